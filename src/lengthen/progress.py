@@ -1,0 +1,79 @@
+"""The progress seam: one protocol that the CLI (a terminal line) and the panel (Qt signals) implement.
+
+Long stages call ``progress.report(stage, done, total)`` at every step and ``progress.check()``
+between steps; ``check`` raises :class:`~lengthen.errors.Cancelled` once cancellation was asked for.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Protocol, runtime_checkable
+
+from .errors import Cancelled
+
+
+@runtime_checkable
+class Progress(Protocol):
+    def report(self, stage: str, done: float, total: float | None = None, message: str = "") -> None: ...
+
+    def cancelled(self) -> bool: ...
+
+    def check(self) -> None: ...
+
+
+class SilentProgress:
+    """Progress that shows nothing but can still be cancelled from another thread."""
+
+    def __init__(self) -> None:
+        self._cancel = threading.Event()
+        self.events: list[tuple[str, float, float | None, str]] = []
+
+    def report(self, stage: str, done: float, total: float | None = None, message: str = "") -> None:
+        self.events.append((stage, done, total, message))
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        if self.cancelled():
+            raise Cancelled()
+
+
+class TerminalProgress(SilentProgress):
+    """One updating line on stderr per stage (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, stream=None, min_interval: float = 0.25) -> None:
+        super().__init__()
+        self.stream = stream or sys.stderr
+        self.min_interval = min_interval
+        self._last = 0.0
+        self._stage = None
+        self._start = time.monotonic()
+
+    def report(self, stage: str, done: float, total: float | None = None, message: str = "") -> None:
+        super().report(stage, done, total, message)
+        now = time.monotonic()
+        if stage != self._stage:
+            self._stage, self._start = stage, now
+        finished = total is not None and done >= total
+        if not finished and now - self._last < self.min_interval:
+            return
+        self._last = now
+        if total:
+            pct = 100.0 * done / total
+            elapsed = now - self._start
+            eta = elapsed / done * (total - done) if done else 0.0
+            text = f"{stage}: {done:g}/{total:g} ({pct:3.0f}%, eta {eta:4.0f}s) {message}"
+        else:
+            text = f"{stage}: {message or done}"
+        tty = getattr(self.stream, "isatty", lambda: False)()
+        if tty:
+            self.stream.write("\r\x1b[2K" + text + ("\n" if finished else ""))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
