@@ -1,0 +1,245 @@
+"""Write editorial media: ProRes 422 HQ .mov by default (DNxHR HQ and H.264 as options).
+
+Every file gets the exact rational rate, the source's frame size and pixel aspect, a QuickTime
+timecode track starting where we are told (so an extension continues the source's timecode) and a
+reel name. Files are written to a hidden temporary name in the target folder and renamed when
+complete; an exception or cancellation removes the temporary file, and input files are never
+overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from ..errors import MediaError, UsageError
+from ..timecode import frames_to_timecode, parse_rate, timecode_to_frames
+from .probe import assert_not_input
+
+
+@dataclass(frozen=True)
+class CodecPreset:
+    name: str
+    codec: str
+    pix_fmt: str
+    options: dict
+    extension: str
+    container: str
+
+
+CODECS: dict[str, CodecPreset] = {
+    "prores": CodecPreset("ProRes 422 HQ", "prores_ks", "yuv422p10le", {"profile": "3", "vendor": "apl0"}, ".mov", "mov"),
+    "dnxhr": CodecPreset("DNxHR HQ", "dnxhd", "yuv422p", {"profile": "dnxhr_hq"}, ".mov", "mov"),
+    "h264": CodecPreset("H.264", "libx264", "yuv420p", {"crf": "12", "preset": "medium"}, ".mov", "mov"),
+}
+
+
+def available_codecs() -> dict[str, bool]:
+    """Which of our codec presets this PyAV/FFmpeg build can encode (for ``lengthen doctor``)."""
+    import av
+
+    have = set(av.codecs_available)
+    return {key: preset.codec in have for key, preset in CODECS.items()}
+
+
+_REEL_OK = re.compile(r"[^A-Za-z0-9_]")
+
+
+def reel_name(text: str, limit: int = 8) -> str:
+    """A short ASCII reel name (NLEs and EDLs keep 8 characters)."""
+    cleaned = _REEL_OK.sub("", text.upper())
+    return (cleaned or "LENGTHEN")[:limit]
+
+
+class VideoWriter:
+    """Context manager: ``with VideoWriter(path, ...) as w: w.write(frames)``.
+
+    ``frames`` are uint8 RGB ``(H, W, 3)`` or ``(T, H, W, 3)``. ``start_timecode`` is the
+    timecode of the first frame written (``;`` for drop-frame at 29.97/59.94).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        rate,
+        width: int,
+        height: int,
+        codec: str = "prores",
+        start_timecode: str = "00:00:00:00",
+        reel: str | None = None,
+        sar: str | Fraction = "1:1",
+        protect: Sequence[str | Path] = (),
+        overwrite: bool = False,
+        metadata: dict | None = None,
+    ) -> None:
+        if codec not in CODECS:
+            raise UsageError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+        self.preset = CODECS[codec]
+        self.path = Path(path)
+        if self.path.suffix.lower() != self.preset.extension:
+            raise UsageError(f"{self.preset.name} is written as {self.preset.extension}, not {self.path.suffix!r}")
+        assert_not_input(self.path, protect)
+        if self.path.exists() and not overwrite:
+            raise MediaError("output exists; refusing to overwrite", path=self.path)
+        if width % 2 or height % 2:
+            raise MediaError(f"frame size {width}x{height} must be even for {self.preset.name}", path=self.path)
+        self.rate = parse_rate(rate)
+        timecode_to_frames(start_timecode, self.rate)  # validates
+        self.width, self.height = int(width), int(height)
+        self.start_timecode = start_timecode
+        self.reel = reel_name(reel or self.path.stem)
+        self.sar = Fraction(str(sar).replace(":", "/"))
+        self.metadata = dict(metadata or {})
+        self.frames_written = 0
+        self._tmp = self.path.with_name(f".{self.path.stem}.{uuid.uuid4().hex[:8]}.partial{self.path.suffix}")
+        self._container = None
+        self._stream = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> "VideoWriter":
+        self.open()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def open(self) -> None:
+        import av
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._container = av.open(str(self._tmp), "w", format=self.preset.container)
+            stream = self._container.add_stream(self.preset.codec, rate=self.rate)
+            stream.width, stream.height = self.width, self.height
+            stream.pix_fmt = self.preset.pix_fmt
+            stream.options = dict(self.preset.options)
+            stream.time_base = Fraction(1) / self.rate
+            if self.sar != 1:
+                stream.codec_context.sample_aspect_ratio = self.sar
+            stream.metadata["timecode"] = self.start_timecode
+            stream.metadata["reel_name"] = self.reel
+            for key, value in self.metadata.items():
+                self._container.metadata[key] = str(value)
+            self._stream = stream
+        except Exception as exc:
+            self.abort()
+            raise MediaError(f"cannot open for writing ({exc})", path=self.path) from None
+
+    def write(self, frames: np.ndarray) -> None:
+        import av
+
+        frames = np.asarray(frames)
+        if frames.ndim == 3:
+            frames = frames[None]
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (self.height, self.width, 3):
+            raise MediaError(
+                f"expected uint8 frames of shape (T, {self.height}, {self.width}, 3), got {frames.dtype} {frames.shape}",
+                path=self.path,
+                frame=self.frames_written,
+            )
+        for rgb in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame.pts = self.frames_written
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+            self.frames_written += 1
+
+    def close(self) -> Path:
+        if self._container is None:
+            return self.path
+        try:
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            self._container.close()
+            self._container = None
+            if self.frames_written == 0:
+                raise MediaError("no frames were written", path=self.path)
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        return self.path
+
+    def abort(self) -> None:
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception:
+                pass
+            self._container = None
+        try:
+            self._tmp.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def write_video(path: str | Path, frames: Iterable[np.ndarray] | np.ndarray, *, progress=None, **kwargs) -> Path:
+    """Write frames (an array ``(T, H, W, 3)`` or an iterable of arrays/chunks) in one call."""
+    if isinstance(frames, np.ndarray):
+        first = frames
+        chunks: Iterable[np.ndarray] = [frames]
+    else:
+        chunks = iter(frames)
+        first = next(chunks, None)
+        if first is None:
+            raise MediaError("no frames to write", path=path)
+        chunks = _prepend(first, chunks)
+    first = np.asarray(first)
+    h, w = first.shape[-3:-1]
+    kwargs.setdefault("width", w)
+    kwargs.setdefault("height", h)
+    with VideoWriter(path, **kwargs) as writer:
+        for chunk in chunks:
+            if progress is not None:
+                progress.check()
+            writer.write(chunk)
+            if progress is not None:
+                progress.report("encode", writer.frames_written, None)
+    return writer.path
+
+
+def _prepend(first, rest):
+    yield first
+    yield from rest
+
+
+def versioned_path(folder: str | Path, stem: str, suffix: str = ".mov", start: int = 1) -> Path:
+    """``folder/stem_v001.mov``, or the next free version. Names are ASCII-safe."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "lengthen"
+    folder = Path(folder)
+    version = start
+    while True:
+        candidate = folder / f"{safe}_v{version:03d}{suffix}"
+        if not candidate.exists():
+            return candidate
+        version += 1
+
+
+def timecode_after(start_timecode: str, frames: int, rate) -> str:
+    """Timecode of the frame ``frames`` after ``start_timecode`` (same drop-frame style)."""
+    from ..timecode import offset_timecode
+
+    return offset_timecode(start_timecode, frames, rate)
+
+
+__all__ = [
+    "CODECS",
+    "VideoWriter",
+    "available_codecs",
+    "frames_to_timecode",
+    "reel_name",
+    "timecode_after",
+    "versioned_path",
+    "write_video",
+]

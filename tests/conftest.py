@@ -1,0 +1,46 @@
+"""Shared fixtures. Tests are offline, tiny and strict; Qt runs offscreen."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_testdata() -> Path | None:
+    env = os.environ.get("LENGTHEN_SHARED")
+    candidates = [Path(env) / "testdata"] if env else []
+    candidates.append(REPO.parent / "shared" / "testdata")
+    for c in candidates:
+        if (c / "MANIFEST.md").is_file():
+            return c
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_testdata() -> Path:
+    path = _shared_testdata()
+    if path is None:
+        pytest.skip("shared test data (../shared/testdata) not found")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets a private lengthen cache dir unless it asks otherwise (weights are re-used
+    across tests through the session-scoped directory below)."""
+    monkeypatch.setenv("LENGTHEN_CACHE", str(_session_cache(tmp_path_factory)))
+
+
+_CACHE: list[Path] = []
+
+
+def _session_cache(factory) -> Path:
+    if not _CACHE:
+        _CACHE.append(factory.mktemp("lengthen-cache"))
+    return _CACHE[0]
