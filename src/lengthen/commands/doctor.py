@@ -1,0 +1,82 @@
+"""lengthen doctor: what this machine has, and what is missing."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("doctor", help="check Python, torch/CUDA, codecs, face and video models, disk space",
+                       description="Check this machine: Python, torch and CUDA, PyAV encoders for ProRes/DNxHR/H.264, "
+                                   "face models (dlib CC0 weights, insightface), video model weights, disk space. "
+                                   "Exits 1 when something required is missing.")
+    p.add_argument("--json", action="store_true")
+
+
+def checks() -> list[dict]:
+    import importlib.util
+    import platform
+    import shutil
+    import sys
+
+    from ..paths import cache_dir
+
+    out: list[dict] = []
+
+    def add(name, ok, detail, required=True):
+        out.append({"check": name, "ok": bool(ok), "required": required, "detail": detail})
+
+    add("python", sys.version_info >= (3, 10), f"{platform.python_version()} ({sys.executable})")
+    try:
+        import torch
+
+        cuda = torch.cuda.is_available()
+        detail = f"torch {torch.__version__}; CUDA {'available: ' + torch.cuda.get_device_name(0) if cuda else 'not available (CPU only: built-in engines work, GPU engines will not)'}"
+        add("torch", True, detail)
+        add("cuda", cuda, "GPU engines (wan-vace, ltx, skyreels-df) need CUDA" if not cuda else torch.cuda.get_device_name(0), required=False)
+    except Exception as exc:
+        add("torch", False, f"cannot import torch: {exc}")
+    try:
+        from ..media.writer import CODECS, available_codecs
+
+        import av
+
+        have = available_codecs()
+        for key, ok in have.items():
+            add(f"encoder {key}", ok, f"{CODECS[key].name} via {CODECS[key].codec} (PyAV {av.__version__})", required=key == "prores")
+    except Exception as exc:
+        add("pyav", False, f"cannot import av: {exc}")
+    try:
+        from ..faces.backends.dlib_torch.weights import locate_model_files
+
+        files = locate_model_files()
+        add("face models (dlib, CC0)", True, ", ".join(sorted(str(p) for p in files.values()))[:300])
+    except Exception as exc:
+        add("face models (dlib, CC0)", False, str(exc))
+    spec = importlib.util.find_spec("insightface")
+    add("insightface (optional, non-commercial models)", spec is not None, "installed" if spec else "not installed: pip install 'lengthen[insightface]'", required=False)
+    try:
+        from ..engines.presets import load_presets, locate
+
+        for preset in load_presets():
+            if preset.get("builtin"):
+                continue
+            where = locate(preset)
+            add(f"video model {preset['name']}", where is not None, str(where) if where else "not found locally (see `lengthen models`)", required=False)
+    except Exception as exc:
+        add("video model presets", False, str(exc), required=False)
+    cache = cache_dir()
+    free = shutil.disk_usage(cache).free / 2**30
+    add("disk space", free > 2, f"{free:.1f} GiB free at {cache}")
+    return out
+
+
+def run(args) -> int:
+    results = checks()
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            mark = "ok " if r["ok"] else ("MISSING" if r["required"] else "--")
+            print(f"{mark:8s} {r['check']:44s} {r['detail']}")
+    return 0 if all(r["ok"] for r in results if r["required"]) else 1

@@ -1,0 +1,41 @@
+"""lengthen probe FILE [--json]"""
+
+from __future__ import annotations
+
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("probe", help="show a media file's exact rate, frame count, timecode and format",
+                       description="Probe media files: codec, stored and display size, rotation, pixel aspect, exact fps, "
+                                   "VFR, decodable frame count, start timecode, pixel format, audio.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several files)")
+
+
+def run(args) -> int:
+    import sys
+
+    from ..errors import LengthenError
+    from ..media.probe import probe
+
+    results, failed, bad_input = [], 0, False
+    for path in args.files:
+        try:
+            results.append(probe(path).to_dict())
+        except LengthenError as exc:
+            print(f"lengthen probe: error: {exc}", file=sys.stderr)
+            failed += 1
+            bad_input = bad_input or exc.exit_code == 2
+    if args.json:
+        if results:
+            print(json.dumps(results[0] if len(args.files) == 1 else results, indent=2))
+    else:
+        for r in results:
+            print(r["path"])
+            for key in ("codec", "width", "height", "display_width", "display_height", "rotation", "sar", "fps", "vfr",
+                        "frames", "duration_s", "start_timecode", "pix_fmt", "has_audio"):
+                print(f"  {key:15s} {r[key]}")
+    if failed:
+        return 2 if bad_input else 1
+    return 0

@@ -1,0 +1,104 @@
+"""Settings of the built-in (CPU) engine: one frozen dataclass, quality presets, no torch import.
+
+``BuiltinSettings.preset("normal")`` is the budget the prototype measured ("2 s extended in at most
+5 minutes on 2 cores"): flows at 160 px wide (from 320 px Farneback), width 128, 4 blocks, AdamW
+1e-3 with 20 warm-up steps, 240 s of adaptation, 4 sampling steps. ``draft`` extends 48 frames of
+640x360 in well under a minute on 2 cores; ``high`` trades time for a wider model; ``tiny`` is for
+tests. Override single fields with ``dataclasses.replace(settings, adapt_seconds=60)``.
+
+Adaptation is time-boxed by ``adapt_steps`` and/or ``adapt_seconds`` (whichever ends first; at
+least one must be set). With ``adapt_seconds=None`` a run is deterministic for ``seed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class BuiltinSettings:
+    quality: str = "normal"
+    # working resolution of the motion fields
+    work_width: int = 160  # px; the height follows the aspect ratio, rounded to patch_size
+    flow_source_width: int = 320  # Farneback runs on frames downscaled to this width
+    flow_scale: float = 2.0  # model sees flow_px / flow_scale
+    warp_blur_sigma: float = 1.5  # working px (= 6 px at 640 wide): blur of composed motion before the warp
+    # model
+    patch_size: int = 8
+    width: int = 128
+    num_blocks: int = 4
+    num_heads: int = 4
+    identity_tokens: int = 4  # tokens per character
+    # adaptation on the shot itself
+    context_frames: int = 4  # c: clean frames a window starts with
+    target_frames: int = 4  # t: noised frames after them (also the sampling chunk)
+    batch_size: int = 8
+    window_span: int = 48  # windows lie within this many frames of the cut
+    reverse_fraction: float = 0.25  # share of windows trained in the other time direction
+    crop_fraction: float = 0.8  # random crops this big (per side, rounded down to the patch)
+    lr: float = 1e-3
+    warmup_steps: int = 20
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    adapt_seconds: float | None = 240.0
+    adapt_steps: int | None = None
+    # identity preservation (needs faces + a differentiable embedder)
+    identity_strength: float = 0.8  # scales the identity branch; 0 = off
+    identity_weight: float = 0.1  # loss weight: generated face vs bank references
+    identity_smooth_weight: float = 0.1  # loss weight: face embedding change frame to frame
+    identity_every: int = 4  # identity loss on every n-th step (it costs a full-size forward)
+    face_width: int = 640  # full-res frames are downscaled to at most this width for face chips
+    # sampling
+    sample_steps: int = 4
+    scheduler_shift: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        def bad(msg: str) -> None:
+            raise UsageError(f"built-in engine settings ({self.quality}): {msg}")
+
+        if self.patch_size < 1 or self.work_width % self.patch_size:
+            bad(f"work_width {self.work_width} must be a multiple of patch_size {self.patch_size}")
+        if self.width % self.num_heads or (self.width // self.num_heads) % 2:
+            bad(f"width {self.width} must split into {self.num_heads} heads of even size")
+        if self.width % 4:
+            bad(f"width {self.width} must be a multiple of 4")
+        if self.adapt_seconds is None and self.adapt_steps is None:
+            bad("set adapt_seconds and/or adapt_steps")
+        if (self.adapt_seconds is not None and self.adapt_seconds < 0) or (self.adapt_steps or 0) < 0:
+            bad("adapt_seconds / adapt_steps must be >= 0")
+        if self.context_frames < 1 or self.target_frames < 1 or self.batch_size < 1:
+            bad("context_frames, target_frames and batch_size must be >= 1")
+        if not 0 <= self.reverse_fraction <= 1 or not 0 < self.crop_fraction <= 1:
+            bad("reverse_fraction must be in [0, 1] and crop_fraction in (0, 1]")
+        if self.sample_steps < 1 or self.identity_every < 1:
+            bad("sample_steps and identity_every must be >= 1")
+        if self.identity_strength < 0 or self.flow_scale <= 0:
+            bad("identity_strength must be >= 0 and flow_scale > 0")
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> "BuiltinSettings":
+        if name not in PRESETS:
+            raise UsageError(f"unknown quality preset {name!r}; choose one of {', '.join(PRESETS)}")
+        return replace(PRESETS[name], **overrides)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS: dict[str, BuiltinSettings] = {
+    "draft": BuiltinSettings(
+        quality="draft", work_width=128, width=96, num_blocks=3, batch_size=6, window_span=32,
+        adapt_seconds=20.0, warmup_steps=10, identity_every=8,
+    ),
+    "normal": BuiltinSettings(),
+    "high": BuiltinSettings(quality="high", width=192, num_blocks=6, num_heads=6, adapt_seconds=600.0),
+    "tiny": BuiltinSettings(
+        quality="tiny", work_width=32, flow_source_width=64, width=32, num_blocks=2, num_heads=2,
+        identity_tokens=2, context_frames=2, target_frames=2, batch_size=2, window_span=16,
+        crop_fraction=1.0, warmup_steps=2, adapt_seconds=None, adapt_steps=10, identity_every=1,
+        face_width=64, warp_blur_sigma=0.0,
+    ),
+}

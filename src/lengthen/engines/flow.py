@@ -1,0 +1,263 @@
+"""Flow maths shared by the ``builtin`` and ``motion`` engines: measure, extrapolate, compose, warp.
+
+Both engines make new frames the same way: they never generate pixels. They produce a motion field
+per new frame at a small *working resolution* and warp the **real last frame** at full resolution
+by the composed motion, so the new frames keep the source's own pixels (faces included).
+
+Conventions (every function here follows them)
+- A flow field is float32 ``(2, h, w)``: channel 0 = x (right), channel 1 = y (down), in
+  working-resolution pixels per frame.
+- Flows are *backward* flows: ``flows[i]`` lives on the grid of frame ``i + 1`` and points to where
+  that pixel was in frame ``i``: ``frame[i + 1](p) ~= frame[i](p + flows[i](p))``. That is what a
+  warp needs (``grid_sample`` pulls pixels) and lets flows be composed with one lookup per frame.
+- Frames go in *generation order*: the cut is after the last frame. For a head extension the
+  engine reverses the context in time (``frames[::-1]``) and calls the same functions; the flows of
+  the reversed sequence are the forward flows of the original (``pair_flows`` returns both).
+- ``work_size`` is ``(w, h)`` like OpenCV. Flows are measured by Farneback on frames downscaled to
+  ``source_width`` (about 320 px wide), then resized to the working size with their vectors scaled.
+
+Functions
+- ``work_size_for(width, height, work_width, multiple)`` -> ``(w, h)`` working size.
+- ``work_rgb(frames, work_size)`` -> float32 ``(T, 3, h, w)`` in [-1, 1] (model conditioning).
+- ``pair_flows(frames, work_size)`` -> ``(backward, forward)``, each ``(T-1, 2, h, w)``.
+- ``context_flows(frames, work_size)`` -> the backward flows only.
+- ``extrapolate_flows(flows, n, ...)`` -> ``(n, 2, h, w)``: the non-learned ``motion`` engine.
+- ``compose_displacements(flows)`` (torch, differentiable): per-frame flows -> displacement from
+  each new frame back into the last real frame.
+- ``warp_torch(image, displacements, blur_sigma)`` (torch, differentiable) full-resolution warp.
+- ``compose_and_warp(last_frame, flows)`` numpy convenience: uint8 frames out.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# Farneback settings measured in the prototype (OpenCV defaults from its documentation example).
+FARNEBACK = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
+
+
+def work_size_for(width: int, height: int, work_width: int = 160, multiple: int = 8) -> tuple[int, int]:
+    """Working size ``(w, h)``: ``work_width`` wide, the height keeping the aspect ratio rounded to
+    ``multiple`` (the model's patch size). 640x360 -> 160x88, 640x480 -> 160x120."""
+    if width <= 0 or height <= 0 or work_width <= 0 or work_width % multiple:
+        raise ValueError(f"bad sizes: frame {width}x{height}, work width {work_width}, multiple {multiple}")
+    h = max(multiple, int(round(work_width * height / width / multiple)) * multiple)
+    return work_width, h
+
+
+def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    if (img.shape[1], img.shape[0]) == tuple(size):
+        return img
+    shrink = size[0] < img.shape[1]
+    return cv2.resize(img, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def work_rgb(frames: np.ndarray, work_size: tuple[int, int]) -> np.ndarray:
+    """uint8 ``(T, H, W, 3)`` -> float32 ``(T, 3, h, w)`` in [-1, 1] at the working size."""
+    small = np.stack([_resize(f, work_size) for f in frames])  # t h w 3
+    return (small.astype(np.float32) / 127.5 - 1.0).transpose(0, 3, 1, 2).copy()
+
+
+def pair_flows(
+    frames: np.ndarray, work_size: tuple[int, int], source_width: int = 320
+) -> tuple[np.ndarray, np.ndarray]:
+    """Farneback flows of consecutive frames, both ways, at the working size.
+
+    frames: uint8 ``(T, H, W, 3)``. Returns ``(backward, forward)``, float32 ``(T-1, 2, h, w)`` each:
+    ``backward[i]`` on frame ``i+1``'s grid pointing into frame ``i``; ``forward[i]`` on frame ``i``'s
+    grid pointing into frame ``i+1`` (the backward flows of the time-reversed sequence, reversed).
+    """
+    import cv2
+
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) < 2:
+        raise ValueError(f"need uint8 frames (T>=2, H, W, 3), got shape {frames.shape}")
+    height, width = frames.shape[1:3]
+    src_w = min(source_width, width)
+    src_h = max(8, int(round(src_w * height / width)))
+    grey = [cv2.cvtColor(_resize(f, (src_w, src_h)), cv2.COLOR_RGB2GRAY) for f in frames]
+    sx, sy = work_size[0] / src_w, work_size[1] / src_h
+
+    def measure(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # calcOpticalFlowFarneback(prev, next) gives f with prev(p) ~= next(p + f(p)).
+        f = cv2.calcOpticalFlowFarneback(a, b, None, **FARNEBACK)  # h w 2, source px
+        f = cv2.resize(f, work_size, interpolation=cv2.INTER_AREA)
+        return np.stack([f[..., 0] * sx, f[..., 1] * sy]).astype(np.float32)  # 2 h w
+
+    backward = np.stack([measure(grey[i + 1], grey[i]) for i in range(len(grey) - 1)])
+    forward = np.stack([measure(grey[i], grey[i + 1]) for i in range(len(grey) - 1)])
+    return backward, forward
+
+
+def context_flows(frames: np.ndarray, work_size: tuple[int, int], source_width: int = 320) -> np.ndarray:
+    """Backward flows ``(T-1, 2, h, w)`` of the context frames (see module conventions)."""
+    return pair_flows(frames, work_size, source_width)[0]
+
+
+def _blur_np(field: np.ndarray, sigma: float) -> np.ndarray:
+    import cv2
+
+    if sigma <= 0:
+        return field
+    return np.stack([cv2.GaussianBlur(c, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE) for c in field])
+
+
+def extrapolate_flows(
+    flows: np.ndarray,
+    n: int,
+    *,
+    window: int = 8,
+    smooth: float = 0.7,
+    damping: float = 0.95,
+    blur_sigma: float = 2.0,
+) -> np.ndarray:
+    """The non-learned ``motion`` engine: continue the recent motion, smoothed and damped.
+
+    flows ``(T-1, 2, h, w)`` backward flows in generation order -> ``(n, 2, h, w)``. The base flow is
+    an exponentially weighted mean of the last ``window`` flows (weight ``smooth**age``, newest
+    age 0; ``smooth=0`` repeats the last flow), blurred spatially by ``blur_sigma`` working px;
+    new frame ``k`` (0-based) gets ``base * damping**(k+1)`` (``damping=1``: constant motion).
+    """
+    flows = np.asarray(flows, dtype=np.float32)
+    if flows.ndim != 4 or flows.shape[1] != 2 or len(flows) == 0:
+        raise ValueError(f"need flows (T-1>=1, 2, h, w), got shape {flows.shape}")
+    recent = flows[-window:][::-1]  # newest first
+    weights = np.array([smooth**age if smooth > 0 else float(age == 0) for age in range(len(recent))])
+    base = np.tensordot(weights / weights.sum(), recent, axes=1).astype(np.float32)
+    base = _blur_np(base, blur_sigma)
+    return np.stack([base * damping ** (k + 1) for k in range(n)]).astype(np.float32)
+
+
+# --- torch, differentiable -------------------------------------------------------------------
+
+
+def _base_grid(h: int, w: int, like):
+    import torch
+
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=like.dtype, device=like.device),
+        torch.arange(w, dtype=like.dtype, device=like.device),
+        indexing="ij",
+    )
+    return torch.stack([xs, ys])  # 2 h w, pixel centres
+
+
+def sample_at(field, points, size: tuple[int, int] | None = None):
+    """Bilinear lookup of ``field (B, C, h, w)`` at pixel positions ``points (B, ..., 2)`` (x, y in
+    the field's own pixels unless ``size=(W, H)`` says they are pixels of a W x H image of which
+    the field is a resized copy). Border values repeat outside. Returns ``(B, C, ...)``."""
+    import torch
+    import torch.nn.functional as F
+
+    b, _, h, w = field.shape
+    W, H = size if size is not None else (w, h)
+    shape = points.shape[1:-1]
+    pts = points.reshape(b, 1, -1, 2)
+    # pixel centre x (of a W-wide image) -> normalised coordinate for align_corners=False
+    gx = (2 * pts[..., 0] + 1) / W - 1
+    gy = (2 * pts[..., 1] + 1) / H - 1
+    out = F.grid_sample(field, torch.stack([gx, gy], dim=-1), mode="bilinear", padding_mode="border", align_corners=False)
+    return out.reshape(b, field.shape[1], *shape)
+
+
+def gaussian_blur(field, sigma: float):
+    """Separable Gaussian blur of ``(B, C, h, w)`` with replicated borders (differentiable)."""
+    import torch
+    import torch.nn.functional as F
+
+    if sigma <= 0:
+        return field
+    b, c, h, w = field.shape
+    radius = max(1, int(math.ceil(3 * sigma)))
+    x = torch.arange(-radius, radius + 1, dtype=field.dtype, device=field.device)
+    k = torch.exp(-0.5 * (x / sigma) ** 2)
+    k = k / k.sum()
+    flat = field.reshape(b * c, 1, h, w)
+    flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
+    flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="replicate"), k.view(1, 1, -1, 1))
+    return flat.reshape(b, c, h, w)
+
+
+def compose_displacements(flows):
+    """Per-frame backward flows -> displacement of each new frame back into the last real frame.
+
+    flows: ``(B, N, 2, h, w)`` (or ``(N, 2, h, w)``), flow ``k`` lives on new frame ``k``'s grid and
+    points into frame ``k-1`` (frame ``-1`` = the last real frame). Returns the same shape: ``D[k]``
+    with ``new_k(p) = last(p + D[k](p))``. Recursion: ``D[0] = f[0]``,
+    ``D[k](p) = f[k](p) + D[k-1](p + f[k](p))``. Differentiable.
+    """
+    import torch
+
+    squeeze = flows.dim() == 4
+    if squeeze:
+        flows = flows.unsqueeze(0)
+    b, n, _, h, w = flows.shape
+    grid = _base_grid(h, w, flows)  # 2 h w
+    out = [flows[:, 0]]
+    for k in range(1, n):
+        f = flows[:, k]  # b 2 h w
+        pts = (grid + f).permute(0, 2, 3, 1)  # b h w 2
+        out.append(f + sample_at(out[-1], pts))
+    disp = torch.stack(out, dim=1)  # b n 2 h w
+    return disp[0] if squeeze else disp
+
+
+def upsample_displacement(disp, size: tuple[int, int], blur_sigma: float = 0.0):
+    """``(B, 2, h, w)`` working-px displacement -> ``(B, 2, H, W)`` full-res px (blurred at the
+    working size by ``blur_sigma`` working px first, then bilinear, vectors scaled)."""
+    import torch.nn.functional as F
+
+    W, H = size
+    h, w = disp.shape[-2:]
+    disp = gaussian_blur(disp, blur_sigma)
+    up = F.interpolate(disp, size=(H, W), mode="bilinear", align_corners=False)
+    scale = up.new_tensor([W / w, H / h]).view(1, 2, 1, 1)
+    return up * scale
+
+
+def warp_torch(image, disp, blur_sigma: float = 0.0):
+    """Warp ``image (B, C, H, W)`` float by working-res displacements ``disp (B, N, 2, h, w)``.
+
+    Returns ``(B, N, C, H, W)``: ``out[:, k](p) = image(p + D_k(p))`` at full resolution (the
+    displacement is blurred and upsampled, never the pixels). Differentiable in both inputs.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    b, c, H, W = image.shape
+    n = disp.shape[1]
+    up = upsample_displacement(disp.flatten(0, 1), (W, H), blur_sigma)  # (b n) 2 H W
+    grid = _base_grid(H, W, image).unsqueeze(0) + up
+    gx = (2 * grid[:, 0] + 1) / W - 1
+    gy = (2 * grid[:, 1] + 1) / H - 1
+    src = image.unsqueeze(1).expand(b, n, c, H, W).flatten(0, 1)
+    out = F.grid_sample(src, torch.stack([gx, gy], -1), mode="bilinear", padding_mode="border", align_corners=False)
+    return out.reshape(b, n, c, H, W)
+
+
+def compose_and_warp(
+    last_frame: np.ndarray, flows: np.ndarray, *, blur_sigma: float = 1.5, chunk: int = 8
+) -> np.ndarray:
+    """The warp back end of both engines: uint8 ``(H, W, 3)`` last real frame + flows
+    ``(N, 2, h, w)`` (working px, generation order) -> uint8 ``(N, H, W, 3)`` new frames.
+
+    ``blur_sigma`` is in working pixels (1.5 at 160 px wide = the prototype's sigma 6 at 640 px).
+    Zero flows give exact copies of ``last_frame`` (a freeze).
+    """
+    import torch
+
+    flows_t = torch.from_numpy(np.ascontiguousarray(flows, dtype=np.float32))
+    image = torch.from_numpy(np.ascontiguousarray(last_frame)).permute(2, 0, 1).float().unsqueeze(0)
+    out = []
+    with torch.no_grad():
+        disp = compose_displacements(flows_t)  # n 2 h w
+        for s in range(0, len(disp), chunk):
+            warped = warp_torch(image, disp[s : s + chunk].unsqueeze(0), blur_sigma)[0]  # n 3 H W
+            out.append(warped.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy())
+    if not out:
+        return np.zeros((0, *last_frame.shape), dtype=np.uint8)
+    return np.concatenate(out)

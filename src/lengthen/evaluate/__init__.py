@@ -1,0 +1,1 @@
+"""Quality measures and the evaluation harness (hide the last frames of a real clip, extend, compare)."""

@@ -1,0 +1,292 @@
+"""Orchestration: plan -> decode -> identify -> generate -> rerank -> seam -> encode.
+
+The CLI (``extend``, ``timeline``, ``demo``), the panel and any farm executor call the same two
+functions: :func:`render_shot` for one :class:`~lengthen.shots.ShotSpec` and :func:`render_shots`
+for many (one failed shot is recorded and the others go on). Everything here works on plain
+values; engines only see context frames, banks and settings.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .config import DEFAULT_CONTEXT_FRAMES, ExtendRequest
+from .engines.base import GenerateRequest, get_engine
+from .errors import Cancelled, LengthenError, MediaError, UsageError
+from .progress import SilentProgress
+from .shots import ShotSpec
+
+
+@dataclass
+class GeneratedMedia:
+    direction: str  # "head" | "tail"
+    path: Path  # written media: its frames 0..frames-1 are the generated frames
+    frames: int
+    source_first_frame: int  # position of the first generated frame on the source's frame line
+    start_timecode: str  # timecode of the first generated frame, continuous with the source
+    metadata: dict = field(default_factory=dict)  # goes into OTIO metadata["lengthen"]
+
+
+@dataclass
+class ShotOutcome:
+    spec: ShotSpec
+    generated: list[GeneratedMedia] = field(default_factory=list)
+    report: dict = field(default_factory=dict)
+    error: LengthenError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, stage: str):
+        timer = self
+
+        class _Ctx:
+            def __enter__(self):
+                self.t = time.perf_counter()
+
+            def __exit__(self, *exc):
+                timer.seconds[stage] = round(timer.seconds.get(stage, 0.0) + time.perf_counter() - self.t, 3)
+
+        return _Ctx()
+
+
+def _safe_name(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")[:48] or "clip"
+
+
+def _face_backend(request: ExtendRequest):
+    from .faces.backends.registry import get_backend
+
+    return get_backend(request.face_backend)
+
+
+def identity_banks(spec: ShotSpec, request: ExtendRequest, backend, progress) -> list:
+    """The banks for a shot: loaded from ``banks_dir``, or scanned from the shot itself; then
+    reference photos given by hand are added to the character of that name (or a new one)."""
+    from .faces import bank as bank_mod
+
+    banks: list = []
+    if request.banks_dir is not None:
+        banks = list(bank_mod.load_banks(request.banks_dir))
+    elif request.scan_faces and backend is not None:
+        from .faces.scan import ScanSettings, scan_shot
+
+        result = scan_shot(spec.media, spec.first, spec.last, ScanSettings(backend=request.face_backend), backend=backend, progress=progress)
+        banks = list(result.banks)
+    for name, photo in request.refs:
+        target = next((b for b in banks if b.name == name), None)
+        if target is None:
+            target = bank_mod.IdentityBank.empty(name=name, backend=backend.name, embedding_dim=backend.embedding_dim)
+            banks.append(target)
+        target.add_reference_photo(photo, backend)
+    return banks
+
+
+def _read_context(spec: ShotSpec, direction: str, frames: int, progress) -> tuple[np.ndarray, int]:
+    from .media.cuts import trim_to_last_shot
+    from .media.reader import read_frames
+
+    first, last = spec.context_range(direction, frames)
+    context = read_frames(spec.media, first, last - first + 1, progress=progress)
+    context, dropped = trim_to_last_shot(context, direction)
+    return context, dropped
+
+
+def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOutcome:
+    """Generate, rerank, colour-match and encode every direction a shot asks for."""
+    from .evaluate.metrics import seam_and_motion
+    from .media.color import match_seam
+    from .media.probe import probe
+    from .media.writer import VideoWriter, versioned_path
+    from .engines.rerank import candidate_score, identity_scores
+
+    progress = progress or SilentProgress()
+    timer = _Timer()
+    if not spec.directions:
+        return ShotOutcome(spec=spec, report={"frames_generated": 0, "clip": spec.clip})
+    with timer("probe"):
+        info = probe(spec.media)
+    if info.rate != spec.rate:
+        raise UsageError(f"clip rate {spec.rate} does not match its media's rate {info.fps}", clip=spec.clip, path=spec.media)
+    if spec.last >= info.frames:
+        raise MediaError(f"shot ends at frame {spec.last} but the media has {info.frames} frames", path=spec.media, clip=spec.clip, frame=spec.last)
+    engine = get_engine(request.engine, request.settings)
+    want_context = max(engine.min_context, request.context_frames or DEFAULT_CONTEXT_FRAMES)
+    if spec.length < engine.min_context:
+        raise UsageError(f"the shot has {spec.length} frames; engine {engine.name!r} needs at least {engine.min_context}", clip=spec.clip)
+    output_dir = Path(request.output_dir or Path(spec.media).parent / "lengthen_out")
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    backend = None
+    if request.scan_faces or request.banks_dir is not None or request.refs:
+        with timer("faces"):
+            backend = _face_backend(request)
+            banks = identity_banks(spec, request, backend, progress)
+    else:
+        banks = []
+    report: dict = {
+        "lengthen_version": __version__,
+        "clip": spec.clip,
+        "media": str(spec.media),
+        "engine": engine.name,
+        "settings": {k: v for k, v in request.settings.__dict__.items() if k != "options"},
+        "characters": [{"id": b.id, "name": b.name} for b in banks],
+        "directions": {},
+    }
+    outcome = ShotOutcome(spec=spec, report=report)
+    for direction in spec.directions:
+        n = spec.frames_for(direction)
+        if engine.max_frames is not None and n > engine.max_frames:
+            raise UsageError(f"{n} {direction} frames asked; engine {engine.name!r} makes at most {engine.max_frames}", clip=spec.clip)
+        progress.check()
+        with timer("decode"):
+            context, dropped = _read_context(spec, direction, want_context, progress)
+        if len(context) < engine.min_context:
+            raise UsageError(f"only {len(context)} context frames before a cut; engine {engine.name!r} needs {engine.min_context}", clip=spec.clip)
+        source_scores = {}
+        if backend is not None and banks:
+            with timer("score"):
+                source_scores = identity_scores(context, banks, backend)
+        candidates = []
+        for c in range(request.settings.candidates):
+            settings = replace(request.settings, seed=request.settings.seed + c)
+            req = GenerateRequest(
+                context=context, direction=direction, frames=n, rate=spec.rate, banks=tuple(banks), settings=settings,
+                cache_key=f"{Path(spec.media).resolve()}|{spec.first}|{spec.last}|{direction}|{engine.name}|{settings.quality}|{settings.seed}|{settings.identity_strength}",
+            )
+            with timer("generate"):
+                result = engine.generate(req, progress)
+            frames = result.frames
+            if frames.shape != (n,) + context.shape[1:] or frames.dtype != np.uint8:
+                raise LengthenError(f"engine {engine.name!r} returned {frames.dtype} {frames.shape}, expected {(n,) + context.shape[1:]}", clip=spec.clip)
+            with timer("seam"):
+                edge = context[-1] if direction == "tail" else context[0]
+                frames, correction = match_seam(frames, edge, direction)
+                figures = seam_and_motion(context, frames, direction)
+            scores = {}
+            if backend is not None and banks:
+                with timer("score"):
+                    scores = identity_scores(frames, banks, backend)
+            candidates.append({"seed": settings.seed, "frames": frames, "info": result.info, "scores": scores, "figures": figures, "score": candidate_score(scores, figures["seam_jump"]), "correction": correction.tolist()})
+        best = max(candidates, key=lambda c: c["score"])
+        first_frame = spec.generated_first_frame(direction)
+        start_tc = spec.generated_timecode(direction)
+        path = versioned_path(output_dir, f"{_safe_name(spec.clip)}_{direction}")
+        with timer("encode"):
+            with VideoWriter(path, rate=spec.rate, width=info.width, height=info.height, codec=request.codec, start_timecode=start_tc,
+                             reel=f"LN{_safe_name(spec.clip)[:4]}{direction[0].upper()}", sar=info.sar, protect=(spec.media, *request.protect),
+                             metadata={"comment": f"lengthen {__version__} generated {direction} frames ({engine.name})"}) as writer:
+                for i in range(0, n, 16):
+                    progress.check()
+                    writer.write(best["frames"][i : i + 16])
+        meta = {
+            "engine": engine.name,
+            "model": best["info"].get("model", engine.name),
+            "seed": best["seed"],
+            "candidates": len(candidates),
+            "banks": [{"id": b.id, "name": b.name} for b in banks],
+            "source_clip": spec.clip,
+            "source_media": str(spec.media),
+            "direction": direction,
+            "frames_generated": n,
+            "source_first_frame": first_frame,
+            "timecode": start_tc,
+            "scores": {"identity": best["scores"], **best["figures"]},
+        }
+        outcome.generated.append(GeneratedMedia(direction, path, n, first_frame, start_tc, meta))
+        report["directions"][direction] = {
+            "frames_generated": n,
+            "media": str(path),
+            "timecode": start_tc,
+            "context_frames": int(len(context)),
+            "context_dropped_at_cut": int(dropped),
+            "seed": best["seed"],
+            "identity": {"source": _strip(source_scores), "generated": _strip(best["scores"])},
+            **best["figures"],
+            "candidates": [{"seed": c["seed"], "score": round(c["score"], 4), **c["figures"]} for c in candidates],
+            "engine_info": {k: v for k, v in best["info"].items() if _jsonable(v)},
+        }
+    report["frames_generated"] = sum(g.frames for g in outcome.generated)
+    report["seconds"] = timer.seconds
+    return outcome
+
+
+def _strip(scores: dict) -> dict:
+    return {k: {kk: vv for kk, vv in v.items() if kk not in ("per_frame", "frames")} for k, v in scores.items()}
+
+
+def _jsonable(value) -> bool:
+    import json
+
+    try:
+        json.dumps(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def render_shots(specs: list[ShotSpec], request: ExtendRequest, progress=None) -> list[ShotOutcome]:
+    """Render every shot; a shot that fails is recorded with its error and the others go on.
+    Cancellation stops the whole run (and leaves no partial file behind)."""
+    progress = progress or SilentProgress()
+    outcomes = []
+    for i, spec in enumerate(specs):
+        progress.report("shots", i, len(specs), spec.clip)
+        try:
+            outcomes.append(render_shot(spec, request, progress))
+        except Cancelled:
+            raise
+        except LengthenError as exc:
+            if exc.clip is None:
+                exc.clip = spec.clip
+                exc.args = (exc.describe(),)
+            outcomes.append(ShotOutcome(spec=spec, error=exc))
+    progress.report("shots", len(specs), len(specs))
+    return outcomes
+
+
+def splice_media(spec: ShotSpec, outcome: ShotOutcome, output_dir, codec: str = "prores", progress=None) -> Path:
+    """One media file: generated head + source frames [first..last] + generated tail, with the
+    timecode of its first frame continuous with the source."""
+    from .media.probe import probe
+    from .media.reader import iter_frames, read_frames
+    from .media.writer import VideoWriter, versioned_path
+
+    info = probe(spec.media)
+    by_dir = {g.direction: g for g in outcome.generated}
+    start_tc = by_dir["head"].start_timecode if "head" in by_dir else _tc_at(spec, spec.first)
+    path = versioned_path(Path(output_dir), f"{_safe_name(spec.clip)}_spliced")
+    with VideoWriter(path, rate=spec.rate, width=info.width, height=info.height, codec=codec, start_timecode=start_tc,
+                     reel=f"LN{_safe_name(spec.clip)[:5]}", sar=info.sar, protect=(spec.media,)) as writer:
+        if "head" in by_dir:
+            writer.write(read_frames(by_dir["head"].path, 0, by_dir["head"].frames))
+        chunk = []
+        for _, frame in iter_frames(spec.media, range(spec.first, spec.last + 1), progress=progress):
+            chunk.append(frame)
+            if len(chunk) == 16:
+                writer.write(np.stack(chunk))
+                chunk = []
+        if chunk:
+            writer.write(np.stack(chunk))
+        if "tail" in by_dir:
+            writer.write(read_frames(by_dir["tail"].path, 0, by_dir["tail"].frames))
+    return path
+
+
+def _tc_at(spec: ShotSpec, frame: int) -> str:
+    from .timecode import offset_timecode
+
+    return offset_timecode(spec.start_timecode, frame, spec.rate)
