@@ -112,6 +112,7 @@ def frame_index(path: str | Path) -> FrameIndex:
     container = open_container(p)
     try:
         stream = container.streams.video[0]
+        time_base = Fraction(stream.time_base)
         pts, key_flags = [], []
         try:
             for packet in container.demux(stream):
@@ -132,7 +133,7 @@ def frame_index(path: str | Path) -> FrameIndex:
     index = FrameIndex(
         pts=np.asarray(pts, dtype=np.int64)[order],
         keyframe=np.asarray(key_flags, dtype=bool)[order],
-        time_base=Fraction(stream.time_base),
+        time_base=time_base,
     )
     if key is not None:
         with _INDEX_LOCK:
