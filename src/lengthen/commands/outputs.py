@@ -6,11 +6,28 @@ import json
 from pathlib import Path
 
 
+def generated_clip(gen, spec):
+    """An OTIO clip for one generated media file, marked as generated (marker, colour, suffix, metadata)."""
+    import opentimelineio as otio
+
+    from ..timeline.metadata import mark, suffix
+    from ..timecode import timecode_to_frames
+
+    rate = float(spec.rate)
+    start = timecode_to_frames(gen.start_timecode, spec.rate)
+    available = otio.opentime.TimeRange(otio.opentime.RationalTime(start, rate), otio.opentime.RationalTime(gen.frames, rate))
+    clip = otio.schema.Clip(
+        name=spec.clip + suffix([gen.direction]),
+        media_reference=otio.schema.ExternalReference(target_url=Path(gen.path).resolve().as_uri(), available_range=available),
+        source_range=available,
+    )
+    mark(clip, available, gen.direction, gen.frames, {**gen.metadata, "media": str(gen.path)})
+    return clip
+
+
 def shot_timeline(outcome, info):
     """A timeline with one video track: [generated head][the source shot][generated tail]."""
     import opentimelineio as otio
-
-    from ..timeline.metadata import generated_clip
 
     spec = outcome.spec
     rate = float(spec.rate)
@@ -47,7 +64,7 @@ def write_shot_outputs(outcome, info, out: Path) -> dict:
     otio_path = versioned_path(out, f"{outcome.spec.clip}_extended", ".otio")
     with atomic_path(otio_path) as tmp:
         otio.adapters.write_to_file(shot_timeline(outcome, info), str(tmp), adapter_name="otio_json")
-    report = dict(outcome.report)
+    report = outcome.report
     report["outputs"] = {"otio": str(otio_path), "media": [str(g.path) for g in outcome.generated]}
     report_path = out / "report.json"
     atomic_write_text(report_path, json.dumps(report, indent=2, default=str))

@@ -90,6 +90,7 @@ class Engine(Protocol):
 ENGINES: dict[str, str] = {
     "builtin": "lengthen.engines.builtin:BuiltinEngine",
     "motion": "lengthen.engines.motion:MotionEngine",
+    "flow-raw": "lengthen.engines.motion:RawFlowEngine",
     "freeze": "lengthen.engines.freeze:FreezeEngine",
     "wan-vace": "lengthen.engines.wan_vace:WanVaceEngine",
     "ltx": "lengthen.engines.ltx:LTXEngine",

@@ -1,0 +1,81 @@
+"""`lengthen extend` end to end on real media through the code path users hit."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import opentimelineio as otio
+import pytest
+
+from lengthen.media.probe import probe
+from lengthen.media.reader import read_frames
+from lengthen.media.synthetic import pan_zoom_clip
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "lengthen", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, shared_testdata):
+    folder = tmp_path_factory.mktemp("clip")
+    return pan_zoom_clip(shared_testdata / "images" / "skimage__astronaut.png", folder / "astro.mov", frames=30, rate="24000/1001",
+                         codec="prores", size=(144, 256), start_timecode="01:00:10:05")
+
+
+def test_extend_tail_and_head_with_motion_engine(clip, tmp_path):
+    before = clip.read_bytes()
+    out = tmp_path / "out"
+    run = _run("extend", str(clip), "--tail", "12f", "--head", "0.5s", "--engine", "motion", "--no-faces", "-o", str(out), "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["frames_generated"] == 24  # 12 + round(0.5 * 24000/1001) = 12 + 12
+    tail = Path(report["directions"]["tail"]["media"])
+    head = Path(report["directions"]["head"]["media"])
+    ti, hi = probe(tail), probe(head)
+    # 01:00:10:05 + 30 frames = 01:00:11:11 ; head starts 12 frames before 01:00:10:05 = 01:00:09:17
+    assert (ti.frames, ti.start_timecode, ti.fps, ti.codec) == (12, "01:00:11:11", "24000/1001", "prores")
+    assert (hi.frames, hi.start_timecode) == (12, "01:00:09:17")
+    assert (ti.width, ti.height) == (256, 144)
+    assert clip.read_bytes() == before  # source untouched
+    # the .otio: head, source, tail on one track, generated clips marked
+    otio_path = Path(report["outputs"]["otio"])
+    tl = otio.adapters.read_from_file(str(otio_path))
+    clips = list(tl.tracks[0].find_clips())
+    assert [c.source_range.duration.value for c in clips] == [12, 30, 12]
+    for c in (clips[0], clips[2]):
+        assert c.metadata["lengthen"]["frames_generated"] == 12
+        assert any(m.name == "lengthen: generated" for m in c.markers)
+    assert not clips[1].markers
+    assert json.loads((out / "report.json").read_text())["frames_generated"] == 24
+    # continuity: the step across the cut is like one of the source's own frame steps
+    src = read_frames(clip, 24, 6).astype(int)
+    first_gen = read_frames(tail, 0, 1)[0].astype(int)
+    source_step = np.median(np.abs(np.diff(src, axis=0)).mean(axis=(1, 2, 3)))
+    assert np.abs(src[-1] - first_gen).mean() < 2.0 * source_step
+    assert report["directions"]["tail"]["seam_jump"] < 2.0
+
+
+def test_range_and_bad_inputs_exit_2_and_write_nothing(clip, tmp_path):
+    out = tmp_path / "o"
+    for args in (["--tail", "2x"], ["--range", "5:400", "--tail", "2f"], ["--range", "9:3", "--tail", "2f"], [],
+                 ["--tail", "3f", "--engine", "nope"], ["--tail", "2f", "--ref", "Ann"]):
+        run = _run("extend", str(clip), *args, "--no-faces", "--engine" if "--engine" not in args else "--seed", "motion" if "--engine" not in args else "1", "-o", str(out))
+        assert run.returncode == 2, (args, run.stderr)
+        assert "Traceback" not in run.stderr and "error" in run.stderr
+    run = _run("extend", str(tmp_path / "missing.mov"), "--tail", "2f")
+    assert run.returncode == 2 and "missing.mov" in run.stderr
+    assert not out.exists() or not any(out.rglob("*.mov"))
+
+
+def test_context_never_crosses_a_cut(shared_testdata, tmp_path):
+    """Tears of Steel cuts at frame 65: a tail on 50..64 with 48 context frames reads only 50..64,
+    and a shot range that spans the cut 40..80 drops the frames before it."""
+    out = tmp_path / "out"
+    media = shared_testdata / "video" / "tears_of_steel_clip01.mp4"
+    run = _run("extend", str(media), "--range", "40:80", "--tail", "4f", "--engine", "freeze", "--no-faces", "-o", str(out), "--json")
+    assert run.returncode == 0, run.stderr
+    d = json.loads(run.stdout)["directions"]["tail"]
+    assert d["context_frames"] == 16 and d["context_dropped_at_cut"] == 25  # 65..80 kept, 40..64 dropped
