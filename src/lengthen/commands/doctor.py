@@ -47,10 +47,10 @@ def checks() -> list[dict]:
     except Exception as exc:
         add("pyav", False, f"cannot import av: {exc}")
     try:
-        from ..faces.backends.dlib_torch.weights import locate_model_files
+        from ..faces.backends.dlib_torch.weights import MODEL_FILES, model_path
 
-        files = locate_model_files()
-        add("face models (dlib, CC0)", True, ", ".join(sorted(str(p) for p in files.values()))[:300])
+        folders = sorted({str(model_path(kind).parent) for kind in MODEL_FILES})
+        add("face models (dlib, CC0)", True, f"{len(MODEL_FILES)} model files in {', '.join(folders)}")
     except Exception as exc:
         add("face models (dlib, CC0)", False, str(exc))
     spec = importlib.util.find_spec("insightface")

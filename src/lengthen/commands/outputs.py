@@ -6,28 +6,11 @@ import json
 from pathlib import Path
 
 
-def generated_clip(gen, spec):
-    """An OTIO clip for one generated media file, marked as generated (marker, colour, suffix, metadata)."""
-    import opentimelineio as otio
-
-    from ..timeline.metadata import mark, suffix
-    from ..timecode import timecode_to_frames
-
-    rate = float(spec.rate)
-    start = timecode_to_frames(gen.start_timecode, spec.rate)
-    available = otio.opentime.TimeRange(otio.opentime.RationalTime(start, rate), otio.opentime.RationalTime(gen.frames, rate))
-    clip = otio.schema.Clip(
-        name=spec.clip + suffix([gen.direction]),
-        media_reference=otio.schema.ExternalReference(target_url=Path(gen.path).resolve().as_uri(), available_range=available),
-        source_range=available,
-    )
-    mark(clip, available, gen.direction, gen.frames, {**gen.metadata, "media": str(gen.path)})
-    return clip
-
-
 def shot_timeline(outcome, info):
     """A timeline with one video track: [generated head][the source shot][generated tail]."""
     import opentimelineio as otio
+
+    from ..timeline.edit import generated_clip
 
     spec = outcome.spec
     rate = float(spec.rate)
@@ -36,7 +19,7 @@ def shot_timeline(outcome, info):
     track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     by_dir = {g.direction: g for g in outcome.generated}
     if "head" in by_dir:
-        track.append(generated_clip(by_dir["head"], spec))
+        track.append(generated_clip(spec, by_dir["head"], spec.rate, info.start_frame))
     start = info.start_frame
     source = otio.schema.Clip(
         name=spec.clip,
@@ -48,7 +31,7 @@ def shot_timeline(outcome, info):
     )
     track.append(source)
     if "tail" in by_dir:
-        track.append(generated_clip(by_dir["tail"], spec))
+        track.append(generated_clip(spec, by_dir["tail"], spec.rate, info.start_frame))
     timeline.tracks.append(track)
     return timeline
 
