@@ -22,6 +22,7 @@ def add_engine_options(p) -> None:
     g.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), default=None)
     g.add_argument("--offload", choices=("model", "sequential", "group"), default=None, help="CPU offloading for large models")
     g.add_argument("--vae-tiling", action="store_true")
+    g.add_argument("--attention", default=None, metavar="BACKEND", help="attention backend for GPU engines (e.g. native, flash, sage)")
     g.add_argument("--allow-download", action="store_true", help="let GPU engines fetch weights from the Hugging Face Hub")
     g.add_argument("--codec", choices=("prores", "dnxhr", "h264"), default="prores", help="generated media codec (default ProRes 422 HQ)")
     f = p.add_argument_group("identity")
@@ -50,6 +51,7 @@ def build_request(args, output_dir, protect=()):
         quality=args.quality, candidates=args.candidates, identity_strength=args.identity_strength, seed=args.seed,
         model_path=args.model_path, prompt=args.prompt, device=args.device, dtype=args.dtype, offload=args.offload,
         vae_tiling=args.vae_tiling, steps=args.steps, allow_download=args.allow_download,
+        options={"attention": args.attention} if getattr(args, "attention", None) else {},
     )
     banks = Path(args.banks) if args.banks else None
     if banks is not None and not banks.is_dir():
