@@ -76,22 +76,17 @@ def _face_backend(request: ExtendRequest):
 def identity_banks(spec: ShotSpec, request: ExtendRequest, backend, progress) -> list:
     """The banks for a shot: loaded from ``banks_dir``, or scanned from the shot itself; then
     reference photos given by hand are added to the character of that name (or a new one)."""
-    from .faces import bank as bank_mod
+    from .faces.bank import load_banks
+    from .faces.scan import ScanSettings, add_reference_photo, scan_shot
 
     banks: list = []
     if request.banks_dir is not None:
-        banks = list(bank_mod.load_banks(request.banks_dir))
-    elif request.scan_faces and backend is not None:
-        from .faces.scan import ScanSettings, scan_shot
-
+        banks = list(load_banks(request.banks_dir))
+    elif request.scan_faces:
         result = scan_shot(spec.media, spec.first, spec.last, ScanSettings(backend=request.face_backend), backend=backend, progress=progress)
         banks = list(result.banks)
     for name, photo in request.refs:
-        target = next((b for b in banks if b.name == name), None)
-        if target is None:
-            target = bank_mod.IdentityBank.empty(name=name, backend=backend.name, embedding_dim=backend.embedding_dim)
-            banks.append(target)
-        target.add_reference_photo(photo, backend)
+        banks = add_reference_photo(banks, name, photo, backend)
     return banks
 
 

@@ -11,7 +11,8 @@ def add_engine_options(p) -> None:
     g = p.add_argument_group("engine")
     g.add_argument("--engine", default=None, help="builtin (default: adapts a motion diffusion model to the shot, CPU ok), "
                    "motion (instant flow extrapolation), freeze, wan-vace, ltx, skyreels-df (GPU; see `lengthen models`)")
-    g.add_argument("--quality", choices=("draft", "normal", "high"), default="normal", help="working resolution and time budget (default normal)")
+    g.add_argument("--quality", choices=("draft", "normal", "high", "tiny"), default="normal",
+                   help="working resolution and time budget (default normal; tiny is for tests)")
     g.add_argument("--candidates", type=int, default=1, metavar="N", help="run N seeds and keep the one closest to the identity banks")
     g.add_argument("--identity-strength", type=float, default=0.8, metavar="S", help="0 turns identity conditioning off (default 0.8)")
     g.add_argument("--seed", type=int, default=0)
