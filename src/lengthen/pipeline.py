@@ -160,7 +160,8 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             settings = replace(request.settings, seed=request.settings.seed + c)
             req = GenerateRequest(
                 context=context, direction=direction, frames=n, rate=spec.rate, banks=tuple(banks), settings=settings,
-                cache_key=f"{Path(spec.media).resolve()}|{spec.first}|{spec.last}|{direction}|{engine.name}|{settings.quality}|{settings.seed}|{settings.identity_strength}",
+                # one adaptation per shot and base seed: best-of-N candidates share it, and only the length may change
+                cache_key=f"{Path(spec.media).resolve()}|{spec.first}|{spec.last}|{direction}|{engine.name}|{request.settings.seed}",
             )
             with timer("generate"):
                 result = engine.generate(req, progress)

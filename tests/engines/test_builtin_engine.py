@@ -1,0 +1,79 @@
+"""The built-in engine on its tiny preset: real adaptation and sampling, cache per shot."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from lengthen.engines import EngineSettings, GenerateRequest, get_engine
+from lengthen.errors import Cancelled
+from lengthen.media.synthetic import stamp_frame
+from lengthen.progress import SilentProgress
+
+
+def moving(n=16, h=48, w=64):
+    return np.stack([stamp_frame(i, h, w) for i in range(n)])
+
+
+def request(frames, direction="tail", n=6, key="shot-a", **kw):
+    settings = EngineSettings(quality="tiny", **kw)
+    return GenerateRequest(context=frames, direction=direction, frames=n, rate=Fraction(24), settings=settings, cache_key=key)
+
+
+def test_tail_then_cache_hit_skips_adaptation(monkeypatch):
+    ctx = moving()
+    engine = get_engine("builtin")
+    first = engine.generate(request(ctx, n=6), SilentProgress())
+    assert first.frames.shape == (6, 48, 64, 3) and first.frames.dtype == np.uint8
+    assert first.info["adapt_cached"] is False and first.info["adapt_steps"] == 10
+
+    import lengthen.engines.adapt as adapt_mod
+
+    def no_adapt(*a, **k):
+        raise AssertionError("adaptation ran again")
+
+    monkeypatch.setattr(adapt_mod, "adapt", no_adapt)
+    longer = engine.generate(request(ctx, n=9), SilentProgress())  # another length: starts at once
+    assert longer.info["adapt_cached"] is True and longer.frames.shape[0] == 9
+    # same seed, same adapted weights: the first 6 frames are the same frames
+    assert np.array_equal(longer.frames[:6], first.frames)
+
+
+def test_head_is_in_time_order_and_meets_the_first_frame():
+    ctx = moving()
+    out = get_engine("builtin").generate(request(ctx, "head", n=5, key="shot-head"), SilentProgress()).frames
+    assert out.shape == (5, 48, 64, 3)
+    # the frame right before the cut is a warp of context[0]: closer to it than to the far end
+    near = np.abs(out[-1].astype(int) - ctx[0].astype(int)).mean()
+    far = np.abs(out[-1].astype(int) - ctx[-1].astype(int)).mean()
+    assert near < far
+
+
+def test_deterministic_for_a_seed_and_different_across_seeds(tmp_path, monkeypatch):
+    ctx = moving()
+    engine = get_engine("builtin")
+    monkeypatch.setenv("LENGTHEN_CACHE", str(tmp_path / "c1"))
+    a = engine.generate(request(ctx, key="det", seed=3), SilentProgress()).frames
+    monkeypatch.setenv("LENGTHEN_CACHE", str(tmp_path / "c2"))  # a fresh cache: adapt again
+    b = engine.generate(request(ctx, key="det", seed=3), SilentProgress()).frames
+    assert np.array_equal(a, b)
+
+
+def test_cancel_during_adaptation_leaves_no_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("LENGTHEN_CACHE", str(tmp_path))
+    progress = SilentProgress()
+    calls = {"n": 0}
+    real_report = progress.report
+
+    def report(stage, done, total=None, message=""):
+        real_report(stage, done, total, message)
+        calls["n"] += 1
+        if stage == "adapt" and calls["n"] > 3:
+            progress.cancel()
+
+    progress.report = report
+    with pytest.raises(Cancelled):
+        get_engine("builtin").generate(request(moving(), key="cancel-me"), progress)
+    assert not list(tmp_path.rglob("config.json")) and not list(tmp_path.rglob("*.safetensors"))
