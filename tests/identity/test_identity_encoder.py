@@ -9,6 +9,15 @@ from lengthen.errors import FaceError
 from lengthen.identity.encoder import IdentityEncoder
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models gain nothing from intra-op threads, and on shared cores they stall badly."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def encoder(**kw) -> IdentityEncoder:
     torch.manual_seed(0)
     return IdentityEncoder(**{"face_dim": 16, "width": 24, "num_tokens": 3, "num_heads": 2, **kw}).eval()
@@ -76,4 +85,5 @@ def test_save_and_load_round_trip(tmp_path):
     enc.save_pretrained(tmp_path / "identity")
     loaded = IdentityEncoder.from_pretrained(tmp_path / "identity", low_cpu_mem_usage=False).eval()
     assert loaded.config.face_dim == 16
-    assert torch.equal(enc(banks()), loaded(banks()))
+    assert torch.equal(enc.queries, loaded.queries) and torch.equal(enc.separator, loaded.separator)
+    assert torch.allclose(enc(banks()), loaded(banks()), atol=1e-6)

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from ..errors import EngineError
-from .sample import MotionContext
+from .sample import MotionContext, torch_threads
 
 
 @dataclass(frozen=True)
@@ -179,11 +179,20 @@ def adapt(
     faces: FaceSupervision | None = None,
 ) -> AdaptResult:
     """Train ``model`` (and ``identity_encoder`` when ``banks`` are given) on the shot; see module doc."""
+    with torch_threads(settings.threads):
+        return _adapt(model, identity_encoder, context, settings, progress, banks, faces)
+
+
+def _adapt(model, identity_encoder, context, settings, progress, banks, faces) -> AdaptResult:
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     gen = torch.Generator().manual_seed(settings.seed)
     windows = _Windows(context, settings, rng)
     use_identity = identity_encoder is not None and banks is not None and len(banks) > 0
+    if faces is not None and not use_identity:
+        raise ValueError("face supervision needs identity banks and an identity encoder")
+    if faces is not None and faces.characters.numel() and int(faces.characters.max()) >= len(banks):
+        raise ValueError(f"face slots name character {int(faces.characters.max())}, only {len(banks)} banks given")
     params = list(model.parameters()) + (list(identity_encoder.parameters()) if use_identity else [])
     optim = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda i: min(1.0, (i + 1) / max(1, settings.warmup_steps)))

@@ -111,7 +111,7 @@ class BuiltinEngine:
         t0 = time.perf_counter()
         preset = self.preset(request)
         frames = request.context if request.direction == "tail" else request.context[::-1]
-        frames = np.ascontiguousarray(frames)
+        frames = np.ascontiguousarray(frames[-preset.context_needed:])
         h, w = frames.shape[1:3]
         size = work_size_for(w, h, preset.work_width, preset.patch_size)
         context = MotionContext.from_frames(frames, size, TAIL if request.direction == "tail" else HEAD, preset.flow_source_width)

@@ -196,6 +196,8 @@ def compose_displacements(flows):
     if squeeze:
         flows = flows.unsqueeze(0)
     b, n, _, h, w = flows.shape
+    if n == 0:
+        return flows[0] if squeeze else flows
     grid = _base_grid(h, w, flows)  # 2 h w
     out = [flows[:, 0]]
     for k in range(1, n):

@@ -21,6 +21,7 @@ the last step (so an untrained model gives exactly zero flow).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,19 @@ class MotionContext:
         return self.rgb.flip(0)[1:], self.flows_reverse.flip(0), 1 - self.direction
 
 
+@contextmanager
+def torch_threads(n: int):
+    """Run with ``n`` torch intra-op threads (0: unchanged), restoring the previous count."""
+    before = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n > 0:
+            torch.set_num_threads(before)
+
+
 def flow_sigmas(steps: int, shift: float = 1.0) -> list[float]:
     """The sigmas of diffusers' ``FlowMatchEulerDiscreteScheduler`` for ``steps`` (ends with 0)."""
     from diffusers import FlowMatchEulerDiscreteScheduler
@@ -82,7 +96,6 @@ def euler_x0_step(x: torch.Tensor, x0: torch.Tensor, sigma: float, sigma_next: f
     return x0 + (sigma_next / sigma) * (x - x0)
 
 
-@torch.no_grad()
 def sample(
     model,
     context: MotionContext,
@@ -93,6 +106,11 @@ def sample(
     seed: int | None = None,
 ) -> torch.Tensor:
     """Generate ``n`` flows ``(n, 2, h, w)`` (working px) after the context; see the module docstring."""
+    with torch_threads(settings.threads), torch.no_grad():
+        return _sample(model, context, n, settings, identity_tokens, progress, seed)
+
+
+def _sample(model, context, n, settings, identity_tokens, progress, seed) -> torch.Tensor:
     model.eval()
     scale = model.config.flow_scale
     rgb_seq, flow_seq, direction = context.sequence()

@@ -124,6 +124,8 @@ class VideoWriter:
             stream.width, stream.height = self.width, self.height
             stream.pix_fmt = self.preset.pix_fmt
             stream.options = dict(self.preset.options)
+            stream.codec_context.thread_type = "AUTO"  # slice/frame threads: ProRes is CPU-bound
+            stream.codec_context.thread_count = 0
             stream.time_base = Fraction(1) / self.rate
             if self.sar != 1:
                 stream.codec_context.sample_aspect_ratio = self.sar

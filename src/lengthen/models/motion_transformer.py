@@ -80,7 +80,7 @@ class MotionBlock(nn.Module):
         self.identity = IdentityCrossAttention(dim, identity_dim, num_heads)
         self.norm3 = nn.LayerNorm(dim, elementwise_affine=False)
         hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
         # adaLN: 3 sub-layers x (shift, scale, gate); zero-init -> plain pre-norm residual block, gate 1
         self.ada = nn.Linear(dim, 9 * dim)
         nn.init.zeros_(self.ada.weight)

@@ -1,0 +1,178 @@
+"""engines.adapt on a real synthetic video (a texture moving 4 px/frame), tiny preset."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lengthen.engines.adapt import FaceSupervision, adapt, build_models
+from lengthen.engines.builtin_settings import BuiltinSettings
+from lengthen.engines.flow import work_size_for
+from lengthen.engines.sample import HEAD, TAIL, MotionContext, sample
+from lengthen.errors import Cancelled, EngineError
+from lengthen.identity.loss import extract_chips
+from lengthen.progress import SilentProgress
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models gain nothing from intra-op threads, and on shared cores they stall badly."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+DX = 4  # full-res px per frame, to the right
+
+
+def texture(h=200, w=400, seed=0) -> np.ndarray:
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3)).astype(np.float32), (0, 0), 3)
+    return ((img - img.min()) / (img.max() - img.min()) * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def video() -> np.ndarray:
+    big = texture()
+    return np.stack([big[50:146, 200 - DX * i : 328 - DX * i] for i in range(24)])  # 24 x 96 x 128 x 3
+
+
+@pytest.fixture(scope="module")
+def settings() -> BuiltinSettings:
+    return BuiltinSettings.preset("tiny", adapt_steps=40)
+
+
+@pytest.fixture(scope="module")
+def context(video, settings) -> MotionContext:
+    size = work_size_for(video.shape[2], video.shape[1], settings.work_width, settings.patch_size)
+    return MotionContext.from_frames(video, size, source_width=settings.flow_source_width)
+
+
+def inner_mean(flows: torch.Tensor) -> np.ndarray:
+    return flows[:, :, 4:-4, 4:-4].mean(dim=(0, 2, 3)).numpy()
+
+
+@pytest.fixture(scope="module")
+def trained(context, settings):
+    model, _ = build_models(settings)
+    result = adapt(model, None, context, replace(settings, reverse_fraction=0.5))
+    return model, result
+
+
+def test_adapt_learns_the_motion_of_the_shot(trained, context, settings, video):
+    model, result = trained
+    assert result.steps == 40 and len(result.losses) == 40
+    assert np.mean(result.losses[-5:]) < 0.3 * np.mean(result.losses[:5])
+    true = -DX * context.work_size[0] / video.shape[2]  # backward flow, working px
+    flows = sample(model, context, 6, settings)
+    assert flows.shape == (6, 2, *context.rgb.shape[-2:])
+    mx, my = inner_mean(flows)
+    assert abs(mx - true) < 0.3 * abs(true) and abs(my) < 0.3 * abs(true)
+
+
+def test_one_model_continues_both_ways(trained, video, settings):
+    model, _ = trained
+    size = work_size_for(video.shape[2], video.shape[1], settings.work_width, settings.patch_size)
+    reversed_ctx = MotionContext.from_frames(video[::-1].copy(), size, HEAD, settings.flow_source_width)
+    true = DX * size[0] / video.shape[2]  # backwards in time the content moves left
+    mx, _ = inner_mean(sample(model, reversed_ctx, 4, settings))
+    assert abs(mx - true) < 0.3 * abs(true)
+    # the direction label matters to the trained model
+    rgb, flows, _ = reversed_ctx.sequence()
+    x = (flows[None, :6] / model.config.flow_scale).clone()
+    with torch.no_grad():
+        head = model(x, rgb[None, :6], torch.tensor([0.8]), 2, HEAD)
+        tail = model(x, rgb[None, :6], torch.tensor([0.8]), 2, TAIL)
+    assert (head - tail).abs().max() > 1e-4
+
+
+def test_same_seed_same_weights_other_seed_other_weights(context, settings):
+    quick = replace(settings, adapt_steps=4)
+
+    def run(s):
+        model, _ = build_models(s)
+        adapt(model, None, context, s)
+        return model.state_dict()
+
+    a, b, c = run(quick), run(quick), run(replace(quick, seed=1))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_progress_every_step_time_box_and_cancel(context, settings):
+    progress = SilentProgress()
+    model, _ = build_models(settings)
+    result = adapt(model, None, context, replace(settings, adapt_steps=3), progress)
+    assert [e[1] for e in progress.events if e[0] == "adapt"] == [1, 2, 3]
+    timed = adapt(model, None, context, replace(settings, adapt_steps=None, adapt_seconds=0.3))
+    assert timed.steps >= 1 and timed.seconds < 3
+    progress.cancel()
+    with pytest.raises(Cancelled):
+        adapt(model, None, context, settings, progress)
+    assert not model.training and result.steps == 3
+
+
+def test_short_contexts(video, settings):
+    size = work_size_for(video.shape[2], video.shape[1], settings.work_width, settings.patch_size)
+    model, _ = build_models(settings)
+    short = MotionContext.from_frames(video[:3], size, source_width=settings.flow_source_width)
+    assert adapt(model, None, short, replace(settings, adapt_steps=2)).steps == 2
+    with pytest.raises(EngineError, match="at least 3"):
+        adapt(model, None, MotionContext.from_frames(video[:2], size), settings)
+
+
+class TinyEmbedder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 8, 5, stride=3), nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(128, 16)
+        )
+
+    def forward(self, chips: torch.Tensor) -> torch.Tensor:
+        return self.net(chips / 127.5 - 1.0)
+
+
+def test_identity_preservation_trains_model_and_encoder(video, context, settings):
+    embed = TinyEmbedder()
+    t = len(video)
+    # a "face" that rides on the moving texture: a 24 px square at x = 40 + DX * i
+    affines = torch.tensor([[[[1.0, 0.0, 40.0 + DX * i], [0.0, 1.0, 30.0]]] for i in range(t)])  # t 1 2 3
+    present = torch.ones(t, 1, dtype=torch.bool)
+    present[5] = False
+    frames_t = torch.from_numpy(video).permute(0, 3, 1, 2).float()
+    with torch.no_grad():
+        bank = embed(extract_chips(frames_t[-8:], affines[-8:, 0], 24))  # 8 16
+    faces = FaceSupervision(video, affines, present, torch.zeros(1, dtype=torch.long), embed, chip_size=24)
+    s = replace(settings, adapt_steps=6, identity_every=2)
+    model, encoder = build_models(s, face_dim=16)
+    before = [p.detach().clone() for p in encoder.parameters()]
+    frozen = [p.detach().clone() for p in embed.parameters()]
+    result = adapt(model, encoder, context, s, banks=[bank], faces=faces)
+    assert result.identity_encoder is encoder and len(result.identity_losses) == 3
+    assert all(np.isfinite(result.identity_losses))
+    assert any(not torch.equal(a, p) for a, p in zip(before, encoder.parameters()))
+    assert all(torch.equal(a, p) for a, p in zip(frozen, embed.parameters()))
+    assert all(p.requires_grad for p in embed.parameters())
+    tokens = encoder([bank])
+    flows = sample(model, context, 3, s, identity_tokens=tokens)
+    assert flows.shape[0] == 3 and torch.isfinite(flows).all()
+
+
+def test_face_supervision_needs_matching_banks(video, context, settings):
+    embed = TinyEmbedder()
+    faces = FaceSupervision(
+        video, torch.zeros(len(video), 1, 2, 3), torch.ones(len(video), 1, dtype=torch.bool),
+        torch.tensor([1]), embed, chip_size=24,
+    )
+    model, encoder = build_models(settings, face_dim=16)
+    with pytest.raises(ValueError, match="needs identity banks"):
+        adapt(model, encoder, context, settings, faces=faces)
+    with pytest.raises(ValueError, match="character 1"):
+        adapt(model, encoder, context, settings, banks=[torch.randn(3, 16)], faces=faces)

@@ -1,0 +1,58 @@
+"""BuiltinSettings: presets, overrides and validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from lengthen.engines.builtin_settings import PRESETS, BuiltinSettings
+from lengthen.errors import UsageError
+
+
+def test_presets_are_valid_and_ordered_by_cost():
+    for name in ("draft", "normal", "high", "tiny"):
+        s = BuiltinSettings.preset(name)
+        assert s.quality == name and s.work_width % s.patch_size == 0
+    draft, normal, high = (PRESETS[n] for n in ("draft", "normal", "high"))
+    assert draft.adapt_seconds < normal.adapt_seconds < high.adapt_seconds
+    assert draft.width * draft.num_blocks < normal.width * normal.num_blocks < high.width * high.num_blocks
+    assert normal.work_width == 160 and normal.width == 128 and normal.num_blocks == 4
+    assert normal.sample_steps == 4 and normal.lr == 1e-3 and normal.warmup_steps == 20
+    assert PRESETS["tiny"].adapt_seconds is None and PRESETS["tiny"].adapt_steps
+
+
+def test_overrides_and_round_trip():
+    s = BuiltinSettings.preset("draft", adapt_seconds=5.0, seed=3)
+    assert s.adapt_seconds == 5.0 and s.seed == 3 and s.width == PRESETS["draft"].width
+    assert BuiltinSettings(**s.to_dict()) == s
+    assert s.context_needed == s.window_span + 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(work_width=150), dict(width=100, num_heads=3), dict(adapt_seconds=None, adapt_steps=None),
+        dict(crop_fraction=0.0), dict(reverse_fraction=1.5), dict(sample_steps=0), dict(identity_strength=-1),
+        dict(adapt_steps=-2), dict(threads=-1),
+    ],
+)
+def test_bad_values_are_usage_errors(bad):
+    with pytest.raises(UsageError, match="built-in engine settings"):
+        BuiltinSettings.preset("normal", **bad)
+
+
+def test_unknown_preset_names_the_choices():
+    with pytest.raises(UsageError, match="draft, normal, high, tiny"):
+        BuiltinSettings.preset("ultra")
+
+
+def test_thread_count_is_applied_and_restored():
+    import torch
+
+    from lengthen.engines.sample import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with torch_threads(0):
+        assert torch.get_num_threads() == before

@@ -1,0 +1,139 @@
+"""engines.flow: Farneback context flows, extrapolation, composition and the full-resolution warp."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lengthen.engines import flow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models gain nothing from intra-op threads, and on shared cores they stall badly."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def texture(h=200, w=400, seed=0) -> np.ndarray:
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3)).astype(np.float32), (0, 0), 3)
+    return ((img - img.min()) / (img.max() - img.min()) * 255).astype(np.uint8)
+
+
+def moving(n=6, dx=4, dy=0, h=96, w=128) -> np.ndarray:
+    """A textured image whose content moves (dx, dy) px per frame (right/down)."""
+    big = texture()
+    return np.stack([big[50 - dy * i : 50 - dy * i + h, 150 - dx * i : 150 - dx * i + w] for i in range(n)])
+
+
+def test_work_size_keeps_aspect_on_the_patch_grid():
+    assert flow.work_size_for(640, 360, 160, 8) == (160, 88)
+    assert flow.work_size_for(640, 480, 160, 8) == (160, 120)
+    assert flow.work_size_for(1920, 1080, 128, 8) == (128, 72)
+    with pytest.raises(ValueError):
+        flow.work_size_for(640, 360, 150, 8)
+
+
+def test_work_rgb_range_and_shape():
+    rgb = flow.work_rgb(moving(3), (32, 24))
+    assert rgb.shape == (3, 3, 24, 32) and rgb.dtype == np.float32
+    assert rgb.min() >= -1 and rgb.max() <= 1 and rgb.std() > 0.05
+
+
+@pytest.mark.parametrize("dx,dy", [(4, 0), (0, -2)])
+def test_pair_flows_measure_the_motion_both_ways(dx, dy):
+    frames = moving(5, dx, dy)
+    work = (64, 48)
+    backward, forward = flow.pair_flows(frames, work, source_width=128)
+    assert backward.shape == forward.shape == (4, 2, 48, 64)
+    inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))  # away from borders
+    expect = np.array([dx * 64 / 128, dy * 48 / 96])
+    # backward flow points to where the pixel was: against the motion
+    assert np.allclose(backward[inner].mean(axis=(0, 2, 3)), -expect, atol=0.15)
+    assert np.allclose(forward[inner].mean(axis=(0, 2, 3)), expect, atol=0.15)
+    assert np.array_equal(flow.context_flows(frames, work, source_width=128), backward)
+
+
+def test_pair_flows_rejects_a_single_frame():
+    with pytest.raises(ValueError):
+        flow.pair_flows(moving(1), (32, 24))
+
+
+def test_extrapolation_repeats_smooths_and_damps():
+    rng = np.random.default_rng(0)
+    flows = rng.normal(size=(5, 2, 12, 16)).astype(np.float32)
+    same = flow.extrapolate_flows(flows, 3, smooth=0, damping=1.0, blur_sigma=0)
+    assert same.shape == (3, 2, 12, 16)
+    assert all(np.allclose(f, flows[-1]) for f in same)
+    mean = flow.extrapolate_flows(flows, 1, window=2, smooth=1.0, damping=1.0, blur_sigma=0)[0]
+    assert np.allclose(mean, flows[-2:].mean(0), atol=1e-6)
+    damped = flow.extrapolate_flows(flows, 4, smooth=0.5, damping=0.5, blur_sigma=1.0)
+    assert np.allclose(damped[1], 0.5 * damped[0], atol=1e-6)
+    assert damped[0].std() < 0.5 * flows[-1].std()  # blurred + damped
+
+
+def test_compose_constant_flows_adds_up_and_is_differentiable():
+    f = torch.zeros(4, 2, 10, 12)
+    f[:, 0] = -1.0
+    f[:, 1] = 0.5
+    f.requires_grad_(True)
+    disp = flow.compose_displacements(f)
+    for k in range(4):
+        assert torch.allclose(disp[k, 0], torch.full((10, 12), -1.0 * (k + 1)))
+        assert torch.allclose(disp[k, 1], torch.full((10, 12), 0.5 * (k + 1)))
+    disp[-1].sum().backward()
+    assert f.grad.abs().sum() > 0 and torch.isfinite(f.grad).all()
+
+
+def test_zero_flow_warp_is_an_exact_freeze():
+    last = texture(90, 160)
+    out = flow.compose_and_warp(last, np.zeros((5, 2, 24, 40), np.float32))
+    assert out.shape == (5, 90, 160, 3) and out.dtype == np.uint8
+    assert all(np.array_equal(o, last) for o in out)
+    assert flow.compose_and_warp(last, np.zeros((0, 2, 24, 40), np.float32)).shape == (0, 90, 160, 3)
+
+
+def test_warp_moves_the_full_resolution_frame_by_the_upsampled_flow():
+    last = texture(96, 128)
+    flows = np.zeros((3, 2, 24, 32), np.float32)
+    flows[:, 0] = -0.5  # working px (= 2 full px at 4x): content moves right 2 px per frame
+    out = flow.compose_and_warp(last, flows, blur_sigma=1.0)
+    for k in range(3):
+        shift = 2 * (k + 1)
+        assert np.abs(out[k, :, 20:-20].astype(int) - last[:, 20 - shift : -20 - shift].astype(int)).max() <= 1
+
+
+def test_torch_warp_is_differentiable_in_the_flow():
+    image = torch.from_numpy(texture(48, 64)).permute(2, 0, 1).float()[None]
+    disp = torch.zeros(1, 2, 2, 12, 16, requires_grad=True)
+    out = flow.warp_torch(image, disp, blur_sigma=1.0)
+    assert out.shape == (1, 2, 3, 48, 64)
+    assert torch.allclose(out[0, 0], image[0], atol=1e-3)
+    out.mean().backward()
+    assert disp.grad.abs().sum() > 0
+
+
+def test_context_flows_on_real_footage(shared_testdata):
+    import av
+
+    frames = []
+    with av.open(str(shared_testdata / "video" / "tears_of_steel_clip01.mp4")) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i >= 150:
+                frames.append(frame.to_ndarray(format="rgb24"))
+            if i >= 157:
+                break
+    frames = np.stack(frames)
+    work = flow.work_size_for(frames.shape[2], frames.shape[1])
+    flows = flow.context_flows(frames, work)
+    assert flows.shape == (7, 2, 88, 160) and np.isfinite(flows).all()
+    assert 0.01 < np.abs(flows).mean() < 10  # a talking head: some motion, not a cut
+    made = flow.compose_and_warp(frames[-1], flow.extrapolate_flows(flows, 4))
+    assert made.shape == (4, *frames.shape[1:])
+    assert np.abs(made[0].astype(int) - frames[-1].astype(int)).mean() < 10
