@@ -44,3 +44,15 @@ def _session_cache(factory) -> Path:
     if not _CACHE:
         _CACHE.append(factory.mktemp("lengthen-cache"))
     return _CACHE[0]
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models gain nothing from intra-op threads, and on shared cores they stall badly.
+    Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -18,13 +18,7 @@ from lengthen.identity.loss import extract_chips
 from lengthen.progress import SilentProgress
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on shared cores they stall badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 DX = 4  # full-res px per frame, to the right
 

@@ -15,13 +15,7 @@ from lengthen.engines.sample import MotionContext, euler_x0_step, flow_sigmas, s
 from lengthen.progress import SilentProgress
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on shared cores they stall badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def video(n=8, h=48, w=64) -> np.ndarray:

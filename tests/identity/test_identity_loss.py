@@ -13,13 +13,7 @@ from lengthen.identity.loss import extract_chips, identity_loss, warped_chips
 from lengthen.models.motion_transformer import MotionTransformer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on shared cores they stall badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class TinyEmbedder(nn.Module):

@@ -9,13 +9,7 @@ from lengthen.identity.encoder import IdentityEncoder
 from lengthen.models.motion_transformer import HEAD, TAIL, MotionTransformer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from intra-op threads, and on shared cores they stall badly."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY = dict(patch_size=4, width=32, num_blocks=2, num_heads=2, identity_dim=24, flow_scale=2.0)
 
