@@ -11,6 +11,7 @@ from ...errors import UsageError
 DEFAULT_BACKEND = "dlib"
 BACKENDS: dict[str, str] = {
     "dlib": "lengthen.faces.backends.dlib_torch.backend:DlibBackend",
+    "insightface": "lengthen.faces.backends.insightface:InsightFaceBackend",
 }
 
 

@@ -1,0 +1,310 @@
+"""From footage to characters: sample frames, detect, align, embed, track, cluster, bank.
+
+Each input (a clip, or a still photo) is sampled at ``sample_fps`` (exact frame indices from the
+file's rational rate; ``every_frame`` takes all). Faces smaller than the backend's minimum are
+counted and skipped. Faces are linked into tracks per file (track.py), tracks of all inputs are
+clustered into characters (cluster.py; two faces in one frame are never the same character),
+and each character becomes an :class:`~lengthen.faces.bank.IdentityBank`.
+
+A cluster becomes a character only if it has at least ``min_character_faces`` faces, or is seen
+in at least ``min_character_share`` of the sampled frames of one input (so a person in a single
+photo or a very short shot still counts). Anything less (a face glimpsed once past an occluding
+phone, a false detection) is dropped and counted in ``ScanResult.dropped_faces``.
+
+Detection scale: dlib's detector finds faces of about 80 px and up, so frames are enlarged for
+detection until a ``min_face_px`` face is 80 px (a 640x480 frame at the default 32 px becomes
+1600x1200), but never past ``detect_max_side`` pixels on the long side (cost grows with the
+area: HD frames are detected as they are, finding faces from ~75 px). Boxes and landmarks are
+mapped back and chips are cut from the original frame. Faces under ``min_face_px`` (source
+pixels) are skipped and counted: their chips are too blurry to tell people apart.
+
+An input that cannot be read is recorded in ``ScanResult.errors`` (naming it); the others go on.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from ..errors import Cancelled, FaceError, LengthenError, MediaError
+from .bank import TOP_K, FaceSource, IdentityBank, find, next_id
+from .cluster import agglomerate, same_person_threshold, track_weak_threshold
+from .quality import face_quality
+from .track import TrackSettings, track_faces
+from .types import Detection
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+DETECTOR_MIN_PX = {"dlib": 80}  # smallest face each detector finds; others are used as they are
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    sample_fps: float = 2.0  # frames per second of footage looked at
+    every_frame: bool = False  # look at every frame (slow; for short shots)
+    backend: str = "dlib"
+    backend_options: tuple[tuple[str, object], ...] = ()  # e.g. (("root", "/models"),)
+    min_face_px: int = 32  # source px of box height; smaller faces are skipped (and counted)
+    detect_max_side: int = 2048  # never enlarge a frame past this for detection
+    cluster_threshold: float | None = None  # cosine; None: cluster.SAME_PERSON[backend]
+    track_iou: float = 0.3
+    track_gap_s: float = 1.5  # a track survives this long without a face
+    min_character_faces: int = 3
+    min_character_share: float = 0.5
+    top_k: int = TOP_K  # reference faces per character
+    max_bank_faces: int = 200  # best-quality faces kept per character
+
+
+@dataclass
+class ScanResult:
+    banks: list[IdentityBank] = field(default_factory=list)
+    errors: list[LengthenError] = field(default_factory=list)  # one per input that failed
+    frames_scanned: int = 0
+    faces_found: int = 0  # faces embedded
+    skipped_small: int = 0  # faces below the minimum size
+    tracks: int = 0
+    dropped_faces: int = 0  # faces in clusters too small to be a character
+
+
+@dataclass
+class _Faces:
+    """Every embedded face of a scan, flat (index = face number)."""
+
+    sources: list[FaceSource] = field(default_factory=list)
+    quality: list = field(default_factory=list)
+    chips: list[np.ndarray] = field(default_factory=list)  # (S, S, 3) each
+    embeddings: list[np.ndarray] = field(default_factory=list)  # (D,) each
+
+
+def make_backend(settings: ScanSettings):
+    from .backends.registry import get_backend
+
+    return get_backend(settings.backend, **dict(settings.backend_options))
+
+
+def sample_frames(frames: int, rate: Fraction, settings: ScanSettings, first: int = 0,
+                  last: int | None = None) -> list[int]:
+    """Frame indices to look at within ``[first, last]`` (inclusive), exact on rational rates."""
+    last = frames - 1 if last is None else min(last, frames - 1)
+    if first > last:
+        return []
+    if settings.every_frame:
+        return list(range(first, last + 1))
+    if settings.sample_fps <= 0:
+        raise FaceError(f"sample_fps must be positive, got {settings.sample_fps}")
+    step = Fraction(rate) / Fraction(settings.sample_fps).limit_denominator(1001)
+    if step <= 1:
+        return list(range(first, last + 1))
+    count = math.floor((last - first) / step) + 1
+    return [first + math.floor(k * step) for k in range(count)]
+
+
+def _read_image(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise MediaError("file not found", path=path)
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise MediaError(f"not a readable image ({exc.__class__.__name__})", path=path) from None
+
+
+def _frames_of(path: Path, settings: ScanSettings, first: int, last: int | None, progress
+               ) -> tuple[int, Iterator[tuple[int, np.ndarray]]]:
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        image = _read_image(path)
+        return 1, iter([(0, image)])
+    from ..media.probe import probe
+    from ..media.reader import iter_frames
+
+    info = probe(path)
+    if last is not None and not 0 <= first <= last < info.frames:
+        raise MediaError(f"frame range {first}..{last} is outside the file (0..{info.frames - 1})",
+                         path=path, frame=first)
+    wanted = sample_frames(info.frames, info.rate, settings, first, last)
+    return len(wanted), iter_frames(path, wanted, progress=None)
+
+
+def detect_scale(backend_name: str, height: int, width: int, settings: ScanSettings) -> float:
+    """How much to enlarge a frame for detection (1 = as it is)."""
+    native = DETECTOR_MIN_PX.get(backend_name)
+    if native is None or settings.min_face_px <= 0:
+        return 1.0
+    scale = min(native / settings.min_face_px, settings.detect_max_side / max(height, width))
+    return max(1.0, scale)
+
+
+def _detect(backend, image: np.ndarray, scale: float) -> list[Detection]:
+    """Detect on the image enlarged by ``scale``; map results back to the image."""
+    h, w = image.shape[:2]
+    if scale < 1.1:
+        return list(backend.detect(image))
+    import cv2
+
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    resized = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
+    sx, sy = w / size[0], h / size[1]
+    out = []
+    for d in backend.detect(resized):
+        l, t, r, b = d.box
+        lms = (np.asarray(d.landmarks, np.float32) * np.array([sx, sy], np.float32)).astype(np.float32)
+        out.append(Detection((l * sx, t * sy, r * sx, b * sy), d.score, lms))
+    return out
+
+
+def _scan_one(path: Path, first: int, last: int | None, settings: ScanSettings, backend,
+              faces: _Faces, result: ScanResult, progress) -> list[list[int]]:
+    """Embed the faces of one input; returns its sampled frames as lists of face numbers."""
+    total, frames = _frames_of(path, settings, first, last, progress)
+    names = getattr(backend, "landmark_names", None)
+    media = os.path.abspath(path)
+    per_frame: list[list[int]] = []
+    for done, (frame_no, image) in enumerate(frames, start=1):
+        if progress is not None:
+            progress.check()
+        dets = _detect(backend, image, detect_scale(backend.name, *image.shape[:2], settings))
+        # 0.9: a detector's boxes are quantised; a face found at exactly the size asked for
+        # may come back a pixel or two short of it
+        keep = [d for d in dets if d.height >= 0.9 * settings.min_face_px]
+        result.skipped_small += len(dets) - len(keep)
+        ids: list[int] = []
+        if keep:
+            chips = backend.align(image, keep)  # n s s 3
+            emb = backend.embed(chips)  # n d
+            for d, chip, e in zip(keep, chips, emb):
+                ids.append(len(faces.sources))
+                faces.sources.append(FaceSource(media, int(frame_no), tuple(float(v) for v in d.box),
+                                                tuple((float(x), float(y)) for x, y in d.landmarks)))
+                faces.quality.append(face_quality(chip, d.box, d.landmarks, d.score, names))
+                faces.chips.append(chip)
+                faces.embeddings.append(np.asarray(e, np.float32))
+        per_frame.append(ids)
+        result.frames_scanned += 1
+        result.faces_found += len(ids)
+        if progress is not None:
+            progress.report("faces", done, total, path.name)
+            progress.check()
+    return per_frame
+
+
+def scan(inputs: Sequence[str | Path], settings: ScanSettings = ScanSettings(), backend=None,
+         progress=None, *, frame_range: tuple[int, int] | None = None) -> ScanResult:
+    """Scan clips and photos into characters. ``frame_range`` (first, last) applies to every input."""
+    backend = backend if backend is not None else make_backend(settings)
+    result, faces = ScanResult(), _Faces()
+    first, last = frame_range if frame_range is not None else (0, None)
+    fps = None if settings.every_frame else settings.sample_fps
+    tracks: list[list[int]] = []
+    samples: dict[str, int] = {}  # media -> frames looked at
+    for item in dict.fromkeys(os.path.abspath(i) for i in inputs):
+        path = Path(item)
+        try:
+            per_frame = _scan_one(path, first, last, settings, backend, faces, result, progress)
+        except Cancelled:
+            raise
+        except (MediaError, FaceError) as exc:
+            result.errors.append(exc)
+            continue
+        if not faces.sources:
+            continue
+        emb = np.stack(faces.embeddings)  # f d
+        boxes = np.array([s.box for s in faces.sources])  # f 4
+        gap = math.ceil(settings.track_gap_s * (fps or 25.0))
+        ts = TrackSettings(_threshold(settings, backend), track_weak_threshold(backend.name),
+                           settings.track_iou, gap)
+        tracks.extend(track_faces(per_frame, boxes, emb, ts))
+        samples[os.path.abspath(path)] = len(per_frame)
+    result.tracks = len(tracks)
+    result.banks = _characters(tracks, samples, faces, settings, backend, result)
+    return result
+
+
+def scan_shot(media: str | Path, first: int, last: int, settings: ScanSettings = ScanSettings(),
+              backend=None, progress=None) -> ScanResult:
+    """Scan frames ``first..last`` (inclusive) of one media file (the extend command's shot)."""
+    return scan([media], settings, backend, progress, frame_range=(first, last))
+
+
+def _threshold(settings: ScanSettings, backend) -> float:
+    return settings.cluster_threshold if settings.cluster_threshold is not None else same_person_threshold(backend.name)
+
+
+def _characters(tracks, samples, faces: _Faces, settings: ScanSettings, backend,
+                result: ScanResult) -> list[IdentityBank]:
+    if not tracks:
+        return []
+    emb = np.stack(faces.embeddings)  # f d
+    means = np.stack([emb[t].mean(0) for t in tracks])  # t d
+    where = {}
+    for ti, t in enumerate(tracks):
+        for f in t:
+            src = faces.sources[f]
+            where.setdefault((src.media, src.frame), []).append(ti)
+    apart = {(a, b) for group in where.values() for a in group for b in group if a < b}
+    clusters = agglomerate(means, _threshold(settings, backend), apart)
+    kept = []
+    for c in clusters:
+        members = sorted(f for ti in c for f in tracks[ti])
+        frames_seen: dict[str, set[int]] = {}
+        for f in members:
+            frames_seen.setdefault(faces.sources[f].media, set()).add(faces.sources[f].frame)
+        share = max(len(fr) / samples[m] for m, fr in frames_seen.items())
+        if len(members) >= settings.min_character_faces or share >= settings.min_character_share:
+            kept.append(members)
+        else:
+            result.dropped_faces += len(members)
+    order = {m: i for i, m in enumerate(dict.fromkeys(s.media for s in faces.sources))}
+    kept.sort(key=lambda m: (order[faces.sources[m[0]].media], faces.sources[m[0]].frame, faces.sources[m[0]].box[0]))
+    banks: list[IdentityBank] = []
+    for n, members in enumerate(kept, start=1):
+        if len(members) > settings.max_bank_faces:
+            best = sorted(members, key=lambda f: -faces.quality[f].combined)[: settings.max_bank_faces]
+            members = sorted(best)
+        bank = IdentityBank(
+            id=next_id(banks), name=f"Character {n}", backend=backend.name,
+            embedding_dim=int(backend.embedding_dim), chip_size=int(backend.chip_size),
+            embeddings=emb[members].astype(np.float32), crops=np.stack([faces.chips[f] for f in members]),
+            sources=[faces.sources[f] for f in members], quality=[faces.quality[f] for f in members],
+        )
+        banks.append(bank.with_references(settings.top_k))
+    return banks
+
+
+def add_reference_photo(banks: Sequence[IdentityBank], key: str, photo: str | Path, backend,
+                        top_k: int = TOP_K) -> list[IdentityBank]:
+    """Add the largest face of a photo to the character ``key`` (id or name) as a hand-picked
+    reference; a name that matches no character starts a new one with that name."""
+    path = Path(photo)
+    image = _read_image(path)
+    dets = backend.detect(image)
+    if not dets:
+        raise FaceError("no face found in the reference photo", path=path)
+    det = max(dets, key=lambda d: d.width * d.height)
+    chip = backend.align(image, [det])  # 1 s s 3
+    emb = backend.embed(chip).astype(np.float32)  # 1 d
+    src = FaceSource(os.path.abspath(path), 0, tuple(float(v) for v in det.box),
+                     tuple((float(x), float(y)) for x, y in det.landmarks), manual=True)
+    q = face_quality(chip[0], det.box, det.landmarks, det.score, getattr(backend, "landmark_names", None))
+    out = list(banks)
+    try:
+        i = find(out, key)
+    except FaceError:
+        if any(b.name == key for b in out):
+            raise
+        new = IdentityBank(next_id(out), key, backend.name, int(backend.embedding_dim), int(backend.chip_size),
+                           emb, chip, [src], [q])
+        return out + [new.with_references(top_k)]
+    bank = out[i]
+    if (bank.backend, bank.embedding_dim) != (backend.name, int(backend.embedding_dim)):
+        raise FaceError(f"{bank.id} was made with backend {bank.backend!r}, not {backend.name!r}", path=path)
+    out[i] = IdentityBank(bank.id, bank.name, bank.backend, bank.embedding_dim, bank.chip_size,
+                          np.concatenate([bank.embeddings, emb]), np.concatenate([bank.crops, chip]),
+                          bank.sources + [src], bank.quality + [q]).with_references(top_k)
+    return out

@@ -1,0 +1,101 @@
+"""Scanning real footage and photos with the real dlib backend.
+
+The two ``slow`` tests are the acceptance checks of the faces issue (select them with
+``-m slow``); they sample at 2 fps to stay fast.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lengthen.errors import Cancelled, FaceError, MediaError
+from lengthen.faces.scan import ScanSettings, add_reference_photo, scan, scan_shot
+from lengthen.progress import SilentProgress
+
+
+@pytest.fixture(scope="module")
+def backend():
+    from lengthen.faces.backends.registry import get_backend
+
+    return get_backend("dlib")
+
+
+@pytest.mark.slow
+def test_party_clip_has_three_characters(shared_testdata, backend):
+    clip = shared_testdata / "video" / "openmpf__video_01.mp4"
+    progress = SilentProgress()
+    result = scan([clip], ScanSettings(), backend, progress)
+    assert result.errors == [] and result.frames_scanned == 6
+    assert [e[:2] for e in progress.events[-1:]] == [("faces", 6)]
+    banks = result.banks
+    assert len(banks) == 3, [(b.id, len(b)) for b in banks]
+    for b in banks:
+        assert len(b) >= 3 and b.embeddings.shape[1] == 128
+        (app,) = b.appearances()
+        assert app.media == str(clip) and app.first_frame == 0
+    # three different people, ordered left to right at their first face: woman in white dress,
+    # young man with the bottle, blonde woman
+    centres = [np.mean([(s.box[0] + s.box[2]) / 2 for s in b.sources]) for b in banks]
+    assert centres == sorted(centres) and centres[0] < 200 < centres[1] < 290 < centres[2] < 360
+    # the two heavily occluded people never make three faces: dropped, not characters
+    assert result.faces_found == sum(len(b) for b in banks) + result.dropped_faces
+
+
+@pytest.mark.slow
+def test_man_with_glasses_is_one_character_across_his_shot(shared_testdata, backend):
+    clip = shared_testdata / "video" / "tears_of_steel_clip01.mp4"
+    # a medium close-up: 64 px is plenty and keeps detection cheap
+    result = scan_shot(clip, 65, 184, ScanSettings(min_face_px=64), backend)
+    assert result.errors == [] and result.frames_scanned == 10
+    assert len(result.banks) == 1
+    bank = result.banks[0]
+    assert len(bank) == result.faces_found >= 8
+    (app,) = bank.appearances()
+    assert app.first_frame <= 77 and app.last_frame >= 173
+    assert all(65 <= s.frame <= 184 for s in bank.sources)
+    assert min(bank.similarity(bank.embeddings)) > 0.9
+
+
+def test_bad_inputs_are_reported_and_others_continue(shared_testdata, backend, tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"this is not a video")
+    photo = shared_testdata / "images" / "skimage__astronaut.png"
+    result = scan([broken, tmp_path / "missing.mov", photo], ScanSettings(), backend)
+    assert [type(e) for e in result.errors] == [MediaError, MediaError]
+    assert "broken.mp4" in str(result.errors[0]) and "missing.mov" in str(result.errors[1])
+    assert result.frames_scanned == 1
+    # one face in one photo: a character (seen in every sampled frame of its input)
+    assert len(result.banks) == 1 and result.banks[0].appearances()[0].media == str(photo)
+    assert result.banks[0].references == [0]
+
+
+def test_shot_range_outside_the_file_is_an_error(shared_testdata, backend):
+    clip = shared_testdata / "video" / "openmpf__video_01_h265_aac.mp4"
+    result = scan_shot(clip, 20, 500, ScanSettings(), backend)
+    assert result.banks == [] and "20..500" in str(result.errors[0])
+
+
+def test_cancel_stops_the_scan(shared_testdata, backend):
+    progress = SilentProgress()
+    progress.cancel()
+    with pytest.raises(Cancelled):
+        scan([shared_testdata / "images" / "skimage__astronaut.png"], ScanSettings(), backend, progress)
+
+
+def test_add_reference_photo(shared_testdata, backend, tmp_path):
+    from PIL import Image
+
+    photo = shared_testdata / "images" / "skimage__astronaut.png"
+    banks = add_reference_photo([], "Eileen", photo, backend)
+    assert [(b.id, b.name, len(b)) for b in banks] == [("char_001", "Eileen", 1)]
+    assert banks[0].sources[0].manual and banks[0].appearances() == []
+    again = add_reference_photo(banks, "char_001", photo, backend)
+    assert len(again[0]) == 2 and again[0].references[:2] == [0, 1]
+    assert again[0].similarity(banks[0].embeddings)[0] > 0.99
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(blank)
+    with pytest.raises(FaceError, match="blank.png.*no face"):
+        add_reference_photo(banks, "Eileen", blank, backend)
+    with pytest.raises(MediaError, match="nope.jpg"):
+        add_reference_photo(banks, "Eileen", tmp_path / "nope.jpg", backend)
