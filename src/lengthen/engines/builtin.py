@@ -68,21 +68,26 @@ class BuiltinEngine:
         t = len(frames)
         stride = FACE_STRIDE.get(preset.quality, 4)
         picks = sorted({*range(t - 1, max(-1, t - 1 - preset.window_span), -stride)})
+        from ..faces.scan import detect_faces
+        from .rerank import present_threshold, scoring_settings
+
+        settings = scoring_settings(usable)
         centroids = np.stack([b.centroid for b in usable])  # B D
+        threshold = present_threshold(backend)
         affines = torch.zeros((t, len(usable), 2, 3))
         present = torch.zeros((t, len(usable)), dtype=torch.bool)
         for k, i in enumerate(picks):
             if progress is not None:
                 progress.report("faces in context", k, len(picks))
                 progress.check()
-            dets = [d for d in backend.detect(frames[i]) if not backend.too_small(d)]
+            dets = detect_faces(backend, frames[i], settings)
             if not dets:
                 continue
             emb = backend.embed(backend.align(frames[i], dets))  # F D
             sims = emb @ centroids.T  # F B
             for b in range(len(usable)):
                 f = int(sims[:, b].argmax())
-                if sims[f, b] >= 0.5 and int(sims[f].argmax()) == b:
+                if sims[f, b] >= threshold and int(sims[f].argmax()) == b:
                     affines[i, b] = torch.from_numpy(backend.chip_affines(dets[f].landmarks[None].astype(np.float64))[0]).float()
                     present[i, b] = True
         if not bool(present.any()):

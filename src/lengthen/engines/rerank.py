@@ -1,36 +1,55 @@
 """Identity scoring and best-of-N reranking of candidate extensions on the identity banks.
 
 Similarity is the cosine between a face's L2-normalised embedding and a bank's centroid (for the
-dlib backend, cosine 0.82 is about dlib's published same-person distance of 0.6). A character
-counts as *missing* in a scored frame when no face there is closer to it than to any other bank
-and above ``present_threshold``: losing the face is the real failure signal of a video model.
+dlib backend the calibrated same-person threshold is 0.90, see ``faces.cluster.SAME_PERSON``). A
+character counts as *missing* in a scored frame when no face there is closer to it than to any
+other bank and at least as similar as the tracker's weak-link threshold
+(``faces.cluster.TRACK_WEAK``, 0.80 for dlib): losing the face is the real failure signal of a
+video model.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-PRESENT_THRESHOLD = 0.5
 
 
-def _frame_embeddings(frame: np.ndarray, backend) -> np.ndarray:
-    dets = backend.detect(frame)
-    min_px = getattr(backend, "min_face", 0) or 0
-    dets = [d for d in dets if d.height >= min_px]
+def present_threshold(backend) -> float:
+    from ..faces.cluster import TRACK_WEAK
+
+    return TRACK_WEAK.get(getattr(backend, "name", ""), 0.5)
+
+
+def scoring_settings(banks):
+    """Detection settings for scoring: look for faces down to 70% of the banks' typical face
+    height (so frames are enlarged only as much as these characters need; never below 24 px)."""
+    from ..faces.scan import ScanSettings
+
+    sizes = [q.size_px for b in banks for q in getattr(b, "quality", ())]
+    min_px = max(24, int(0.7 * float(np.median(sizes)))) if sizes else 32
+    return ScanSettings(min_face_px=min_px)
+
+
+def _frame_embeddings(frame: np.ndarray, backend, settings) -> np.ndarray:
+    from ..faces.scan import detect_faces
+
+    dets = detect_faces(backend, frame, settings)
     if not dets:
         return np.zeros((0, backend.embedding_dim), dtype=np.float32)
     return backend.embed(backend.align(frame, dets))
 
 
-def identity_scores(frames: np.ndarray, banks, backend, stride: int = 4, present_threshold: float = PRESENT_THRESHOLD) -> dict:
+def identity_scores(frames: np.ndarray, banks, backend, stride: int = 4, threshold: float | None = None) -> dict:
     """Per bank id: mean / min similarity over scored frames and how many frames lost the face."""
     if not banks or backend is None or len(frames) == 0:
         return {}
+    threshold = present_threshold(backend) if threshold is None else threshold
+    settings = scoring_settings(banks)
     picks = sorted(set(list(range(0, len(frames), max(1, stride))) + [len(frames) - 1]))
     centroids = np.stack([np.asarray(b.centroid, dtype=np.float32) for b in banks])  # (B, D)
     per_bank: list[list[float | None]] = [[] for _ in banks]
     for t in picks:
-        emb = _frame_embeddings(frames[t], backend)  # (F, D)
+        emb = _frame_embeddings(frames[t], backend, settings)  # (F, D)
         if len(emb) == 0:
             for scores in per_bank:
                 scores.append(None)
@@ -40,7 +59,7 @@ def identity_scores(frames: np.ndarray, banks, backend, stride: int = 4, present
         for b in range(len(banks)):
             mine = sims[owner == b, b]
             best = float(mine.max()) if len(mine) else None
-            per_bank[b].append(best if best is not None and best >= present_threshold else None)
+            per_bank[b].append(best if best is not None and best >= threshold else None)
     out = {}
     for bank, scores in zip(banks, per_bank):
         found = [s for s in scores if s is not None]

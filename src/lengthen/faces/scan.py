@@ -159,6 +159,13 @@ def _detect(backend, image: np.ndarray, scale: float) -> list[Detection]:
     return out
 
 
+def detect_faces(backend, image: np.ndarray, settings: ScanSettings = ScanSettings()) -> list[Detection]:
+    """Faces at least ``settings.min_face_px`` tall, found the way the scan finds them (the frame
+    enlarged when the detector's smallest face is larger than that)."""
+    dets = _detect(backend, image, detect_scale(backend.name, *image.shape[:2], settings))
+    return [d for d in dets if d.height >= settings.min_face_px]
+
+
 def _scan_one(path: Path, first: int, last: int | None, settings: ScanSettings, backend,
               faces: _Faces, result: ScanResult, progress) -> list[list[int]]:
     """Embed the faces of one input; returns its sampled frames as lists of face numbers."""

@@ -118,9 +118,9 @@ def pan_zoom_frames(image: np.ndarray, frames: int, size=(360, 640), zoom: float
         yield cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_AREA if scale < 1.5 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def pan_zoom_clip(image_path: str | Path, path: str | Path, frames: int = 48, rate="24000/1001", codec: str = "h264", size=(360, 640), start_timecode: str | None = "01:00:00:00", **kw) -> Path:
+def pan_zoom_clip(image_path: str | Path, path: str | Path, frames: int = 48, rate="24000/1001", codec: str = "h264", size=(360, 640), start_timecode: str | None = "01:00:00:00", zoom: float = 1.15, pan: float = 0.08, **kw) -> Path:
     """A short clip of a slow pan/zoom over a still photo (e.g. one from shared/testdata/images)."""
     from PIL import Image
 
     image = np.asarray(Image.open(image_path).convert("RGB"))
-    return encode_clip(path, pan_zoom_frames(image, frames, size), rate, codec, start_timecode, **kw)
+    return encode_clip(path, pan_zoom_frames(image, frames, size, zoom, pan), rate, codec, start_timecode, **kw)
