@@ -47,10 +47,12 @@ class SilentProgress:
 class TerminalProgress(SilentProgress):
     """One updating line on stderr per stage (plain lines when stderr is not a terminal)."""
 
-    def __init__(self, stream=None, min_interval: float = 0.25) -> None:
+    def __init__(self, stream=None, min_interval: float | None = None) -> None:
         super().__init__()
         self.stream = stream or sys.stderr
-        self.min_interval = min_interval
+        tty = getattr(self.stream, "isatty", lambda: False)()
+        # a live line redraws often; a log file gets a line every few seconds per stage
+        self.min_interval = min_interval if min_interval is not None else (0.25 if tty else 5.0)
         self._last = 0.0
         self._stage = None
         self._start = time.monotonic()
@@ -61,9 +63,11 @@ class TerminalProgress(SilentProgress):
         if stage != self._stage:
             self._stage, self._start = stage, now
         finished = total is not None and done >= total
-        if not finished and now - self._last < self.min_interval:
+        new_stage = stage != getattr(self, "_shown_stage", None)
+        if not finished and not new_stage and now - self._last < self.min_interval:
             return
         self._last = now
+        self._shown_stage = stage
         if total:
             pct = 100.0 * done / total
             elapsed = now - self._start
