@@ -1,0 +1,208 @@
+"""The panel's heavy work as plain functions of plain values (no Qt, no panel state).
+
+:mod:`lengthen.ui.workers` runs each in a worker thread with a progress object that reports to
+the GUI and can be cancelled; tests call them directly. Every loop calls ``progress.check()``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import Cancelled, LengthenError, UsageError
+
+
+@dataclass
+class RunItem:
+    clip_id: str
+    spec: object  # ShotSpec
+    request: object  # ExtendRequest (banks_dir: where ``banks`` are written before the render)
+    banks: list
+
+
+class ShotProgress:
+    """Forwards one shot's reports as ``on_event("progress", clip_id, ...)``; cancels with the run."""
+
+    def __init__(self, run_progress, clip_id: str, on_event) -> None:
+        self.run, self.clip_id, self.on_event = run_progress, clip_id, on_event
+
+    def report(self, stage: str, done: float, total: float | None = None, message: str = "") -> None:
+        self.on_event("progress", self.clip_id, stage, done, total, message)
+
+    def cancelled(self) -> bool:
+        return self.run.cancelled()
+
+    def check(self) -> None:
+        self.run.check()
+
+
+def run_shots(items: list[RunItem], progress, on_event) -> dict:
+    """Render the shots one after another. ``on_event(kind, clip_id, *data)`` with kind
+    ``started``, ``progress`` (stage, done, total, message), ``done`` (ShotOutcome) or
+    ``failed`` (message): a failed shot never stops the others. Cancelled propagates (the
+    pipeline leaves no partial file behind). Returns {"done": n, "failed": n}."""
+    from ..faces.bank import save_banks
+    from ..pipeline import render_shot
+
+    counts = {"done": 0, "failed": 0}
+    for n, item in enumerate(items):
+        progress.check()
+        progress.report("shots", n, len(items), item.spec.clip)
+        on_event("started", item.clip_id)
+        try:
+            if item.banks and item.request.banks_dir is not None and not (Path(item.request.banks_dir) / "characters.json").is_file():
+                save_banks(item.banks, item.request.banks_dir)
+            outcome = render_shot(item.spec, item.request, ShotProgress(progress, item.clip_id, on_event))
+        except Cancelled:
+            raise
+        except LengthenError as exc:
+            if exc.clip is None:
+                exc.clip = item.spec.clip
+            counts["failed"] += 1
+            on_event("failed", item.clip_id, exc.describe())
+            continue
+        except Exception as exc:  # a crash in one shot is that shot's error; the run goes on
+            counts["failed"] += 1
+            on_event("failed", item.clip_id, f"clip {item.spec.clip!r}: {exc.__class__.__name__}: {exc}")
+            continue
+        counts["done"] += 1
+        on_event("done", item.clip_id, outcome)
+    progress.report("shots", len(items), len(items))
+    return counts
+
+
+def load_characters(ranges: dict, settings, key: str, project_banks: Path, progress) -> tuple[list, list[str], bool]:
+    """(banks, warnings, scanned): the project's edited characters for this media set, else the
+    cached scan, else a new scan (stored in the cache and the project)."""
+    from ..faces.bank import load_banks, save_banks
+    from .scanning import cached_scan, scan_timeline, store_scan
+
+    if (project_banks / "characters.json").is_file():
+        return load_banks(project_banks), [], False
+    banks = cached_scan(key)
+    scanned = banks is None
+    warnings: list[str] = []
+    if banks is None:
+        banks, warnings = scan_timeline(ranges, settings, progress=progress)
+        progress.check()
+        store_scan(key, banks)
+    save_banks(banks, project_banks)
+    return banks, warnings, scanned
+
+
+def save_characters(banks: list, folder: Path, progress=None) -> Path:
+    from ..faces.bank import save_banks
+
+    return save_banks(banks, folder)
+
+
+def add_photo(banks: list, name: str, photo: str, backend_name: str, progress=None) -> list:
+    from ..faces.backends.registry import get_backend
+    from ..faces.scan import add_reference_photo
+
+    return add_reference_photo(banks, name, photo, get_backend(backend_name))
+
+
+def _thumb(frame: np.ndarray, width: int) -> np.ndarray:
+    """(H, W, 3) uint8 -> at most ``width`` px wide (area resampling)."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    if w <= width:
+        return np.ascontiguousarray(frame)
+    return cv2.resize(frame, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+
+
+def filmstrip(clip, count: int, width: int, progress) -> list[tuple[str, int, str, np.ndarray]]:
+    """The clip's first and last ``count`` shown frames: (label, media frame, timecode, thumbnail)."""
+    from ..media.reader import iter_frames
+    from ..timecode import offset_timecode
+
+    first, last = max(0, clip.src_first), min(clip.media_frames - 1, clip.src_last)
+    heads = list(range(first, min(last, first + count - 1) + 1))
+    tails = [f for f in range(max(first, last - count + 1), last + 1) if f not in heads]
+    out = []
+    for i, (frame, image) in enumerate(iter_frames(clip.media, heads + tails)):
+        progress.check()
+        progress.report("filmstrip", i + 1, len(heads) + len(tails))
+        label = "in" if frame == first else "out" if frame == last else ""
+        out.append((label, frame, offset_timecode(clip.start_timecode, frame, clip.rate), _thumb(image, width)))
+    return out
+
+
+def preview(spec, outcome, direction: str, source_frames: int, width: int, progress) -> dict:
+    """The seam of one generated direction as a frame list: source frames next to the cut and
+    the generated ones in playing order, which of them are generated, and the scores."""
+    from ..media.reader import read_frames
+
+    gen = next((g for g in outcome.generated if g.direction == direction), None)
+    if gen is None:
+        raise UsageError(f"no {direction} was generated for this shot", clip=spec.clip)
+    k = max(1, min(source_frames, spec.length))
+    progress.check()
+    new = read_frames(gen.path, 0, gen.frames)
+    progress.report("preview", 1, 2)
+    if direction == "tail":
+        src = read_frames(spec.media, spec.last - k + 1, k)
+        frames, generated = np.concatenate([src, new]), [False] * k + [True] * gen.frames
+    else:
+        src = read_frames(spec.media, spec.first, k)
+        frames, generated = np.concatenate([new, src]), [True] * gen.frames + [False] * k
+    progress.check()
+    thumbs = np.stack([_thumb(f, width) for f in frames])  # t h w 3
+    progress.report("preview", 2, 2)
+    info = outcome.report.get("directions", {}).get(direction, {})
+    identity = info.get("identity", {})
+    return {"frames": thumbs, "generated": generated, "rate": spec.rate, "direction": direction,
+            "first_source_frame": spec.last - k + 1 if direction == "tail" else gen.source_first_frame,
+            "scores": identity.get("generated", {}), "source_scores": identity.get("source", {}),
+            "seam_jump": info.get("seam_jump"), "motion_energy": info.get("motion_energy"),
+            "seed": gen.metadata.get("seed"), "timecode": gen.start_timecode, "media": str(gen.path)}
+
+
+def export_result(doc, plan, outcomes: list, out: Path, protect=(), progress=None) -> dict:
+    """Write the result timeline (the input untouched) and, for .otio/.otiod, copy the generated
+    media used into ``<out stem>_media/`` beside it. Returns {"timeline", "media", "warnings"}."""
+    import opentimelineio as otio
+
+    from ..timeline.edit import build_result, write_timeline
+    from ..timeline.read import adapter_for, media_url
+
+    out = Path(out)
+    adapter = adapter_for(out)
+    if os.path.abspath(out) == os.path.abspath(doc.path):
+        raise UsageError("the export would overwrite the input timeline; choose another name", path=out)
+    if out.exists():
+        raise UsageError("file exists; choose another name", path=out)
+    result = build_result(doc, plan, outcomes)
+    media: list[str] = []
+    if adapter != "otioz":
+        folder = out.with_name(f"{out.name.split('.')[0]}_media")
+        gens = [g for o in outcomes for g in o.generated]
+        for i, g in enumerate(gens):
+            if progress is not None:
+                progress.check()
+                progress.report("export media", i, len(gens), g.path.name)
+            target = folder / g.path.name
+            if not target.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.partial")
+                shutil.copyfile(g.path, tmp)
+                os.replace(tmp, target)
+            media.append(str(target))
+        moved = {media_url(g.path): media_url(Path(m)) for g, m in zip(gens, media)}
+        for clip in result.find_clips():
+            ref = clip.media_reference
+            if isinstance(ref, otio.schema.ExternalReference) and ref.target_url in moved:
+                ref.target_url = moved[ref.target_url]
+                clip.metadata["lengthen"]["media"] = otio.url_utils.filepath_from_url(ref.target_url)
+    else:
+        media = [str(g.path) for o in outcomes for g in o.generated]
+    warnings = write_timeline(result, out, base_dir=doc.base_dir, protect=protect)
+    if progress is not None:
+        progress.report("export", 1, 1, out.name)
+    return {"timeline": str(out), "media": media, "warnings": warnings}
