@@ -154,7 +154,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         source_scores = {}
         if backend is not None and banks:
             with timer("score"):
-                source_scores = identity_scores(context, banks, backend)
+                source_scores = identity_scores(context, banks, backend, stride=8)
         candidates = []
         for c in range(request.settings.candidates):
             settings = replace(request.settings, seed=request.settings.seed + c)
