@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import FaceError
+from ..fsutil import atomic_write_text
 from .quality import FaceQuality, select_references
 
 BANK_SCHEMA, BANK_VERSION = "lengthen.identity_bank", 1
@@ -238,17 +239,6 @@ def _swap_in(tmp: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 # ---- bank sets -------------------------------------------------------------------------------
 
 
@@ -279,7 +269,7 @@ def save_banks(banks: Sequence[IdentityBank], directory: str | Path) -> Path:
         bank.save(directory / bank.id)
     doc = {"schema": SET_SCHEMA, "version": SET_VERSION,
            "characters": [{"id": b.id, "name": b.name, "folder": b.id, "faces": len(b)} for b in banks]}
-    write_text_atomic(index, json.dumps(doc, indent=1))
+    atomic_write_text(index, json.dumps(doc, indent=1))
     for name in set(old_folders) - set(ids):
         stale = directory / name
         if stale.parent == directory and (stale / "bank.json").is_file():

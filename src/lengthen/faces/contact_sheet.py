@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
+from ..fsutil import atomic_path
 from .bank import IdentityBank
 
 THUMB = 96
@@ -41,12 +40,6 @@ def write_contact_sheet(banks: Sequence[IdentityBank], path: str | Path, thumb: 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet = render_contact_sheet(banks, thumb)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sheet.save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import uuid
 from fractions import Fraction
 from pathlib import Path
 
 from ..errors import TimelineError
+from ..fsutil import atomic_path
 from ..media.probe import assert_not_input
 from . import metadata as meta
 from .read import FORMAT_LOSSES, TimelineDoc, adapter_for, media_url
@@ -231,16 +230,11 @@ def write_timeline(timeline, out, *, base_dir: Path, protect=()) -> list[str]:
     if Path(os.path.abspath(base_dir)) != Path(os.path.abspath(out.parent)) or bundle:
         rebase_media(timeline, base_dir, None if bundle else out.parent)
     kwargs = {"media_policy": "MissingIfNotFile"} if bundle else {}
-    tmp = out.with_name(f".{out.stem}.{uuid.uuid4().hex[:8]}.partial{out.suffix}")
     try:
-        otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, **kwargs)
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter, **kwargs)
+    except TimelineError:
+        raise
     except Exception as exc:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
-            tmp.unlink()
-        if isinstance(exc, TimelineError):
-            raise
         raise TimelineError(f"the {adapter} adapter cannot write this timeline: {str(exc).strip() or exc.__class__.__name__}", path=out) from None
     return [f"{out.name}: {FORMAT_LOSSES[adapter]}"] if adapter in FORMAT_LOSSES else []

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import Cancelled, LengthenError, UsageError
+from ..fsutil import atomic_path
 
 
 @dataclass
@@ -190,9 +191,8 @@ def export_result(doc, plan, outcomes: list, out: Path, protect=(), progress=Non
             target = folder / g.path.name
             if not target.exists():
                 folder.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".{target.name}.partial")
-                shutil.copyfile(g.path, tmp)
-                os.replace(tmp, target)
+                with atomic_path(target) as tmp:  # a cancelled copy leaves nothing behind
+                    shutil.copyfile(g.path, tmp)
             media.append(str(target))
         moved = {media_url(g.path): media_url(Path(m)) for g, m in zip(gens, media)}
         for clip in result.find_clips():
