@@ -22,11 +22,13 @@ def present_threshold(backend) -> float:
 
 def scoring_settings(banks):
     """Detection settings for scoring: look for faces down to 70% of the banks' typical face
-    height (so frames are enlarged only as much as these characters need; never below 24 px)."""
+    height, so frames are enlarged only as much as these characters need. Never below 40 px
+    (frames enlarged at most 2x for dlib): scoring runs on every candidate, and a face too small
+    to score is reported as lost in source and generated frames alike."""
     from ..faces.scan import ScanSettings
 
     sizes = [q.size_px for b in banks for q in getattr(b, "quality", ())]
-    min_px = max(24, int(0.7 * float(np.median(sizes)))) if sizes else 32
+    min_px = max(40, int(0.7 * float(np.median(sizes)))) if sizes else 40
     return ScanSettings(min_face_px=min_px)
 
 
