@@ -107,6 +107,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
     from .media.probe import probe
     from .media.writer import VideoWriter, versioned_path
     from .engines.rerank import candidate_score, identity_scores
+    from .timeline.metadata import jsonable
 
     progress = progress or SilentProgress()
     timer = _Timer()
@@ -213,7 +214,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             "identity": {"source": _strip(source_scores), "generated": _strip(best["scores"])},
             **best["figures"],
             "candidates": [{"seed": c["seed"], "score": round(c["score"], 4), **c["figures"]} for c in candidates],
-            "engine_info": {k: v for k, v in best["info"].items() if _jsonable(v)},
+            "engine_info": jsonable(best["info"]),
         }
     report["frames_generated"] = sum(g.frames for g in outcome.generated)
     report["seconds"] = timer.seconds
@@ -222,16 +223,6 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
 
 def _strip(scores: dict) -> dict:
     return {k: {kk: vv for kk, vv in v.items() if kk not in ("per_frame", "frames")} for k, v in scores.items()}
-
-
-def _jsonable(value) -> bool:
-    import json
-
-    try:
-        json.dumps(value)
-        return True
-    except (TypeError, ValueError):
-        return False
 
 
 def render_shots(specs: list[ShotSpec], request: ExtendRequest, progress=None) -> list[ShotOutcome]:

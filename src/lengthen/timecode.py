@@ -1,5 +1,9 @@
 """The one place for frame <-> RationalTime <-> stream pts <-> timecode string.
 
+(Reading never turns pts into frame numbers by arithmetic: the reader matches frames by the pts
+of the demuxed index, see :mod:`lengthen.media.probe`. Writing stamps pts with
+:func:`frame_to_pts`.)
+
 Time is rational: rates are :class:`fractions.Fraction` (24000/1001, never 23.976), positions are
 integer frame numbers. Drop-frame is chosen explicitly: a timecode string with ``;`` (or ``.``)
 before the frames field is drop-frame, and :func:`frames_to_timecode` writes drop-frame only when
@@ -142,14 +146,9 @@ def offset_timecode(tc: str, frames: int, rate: RateLike) -> str:
     return frames_to_timecode(timecode_to_frames(tc, rate) + frames, rate, is_drop_frame_timecode(tc))
 
 
-def frame_to_pts(frame: int, rate: Fraction, time_base: Fraction, start_pts: int = 0) -> int:
-    """Frame number of a constant-rate stream -> pts in ``time_base`` units."""
-    return start_pts + round(Fraction(frame) / Fraction(rate) / Fraction(time_base))
-
-
-def pts_to_frame(pts: int, rate: Fraction, time_base: Fraction, start_pts: int = 0) -> int:
-    """pts -> nearest frame number of a constant-rate stream."""
-    return round((pts - start_pts) * Fraction(time_base) * Fraction(rate))
+def frame_to_pts(frame: int, rate, time_base) -> int:
+    """Frame number of a constant-rate stream -> pts in ``time_base`` units (exact or nearest)."""
+    return round(Fraction(frame) / Fraction(rate) / Fraction(time_base))
 
 
 def to_rational_time(frame: int, rate: Fraction):

@@ -4,6 +4,7 @@ import pytest
 
 from lengthen.errors import UsageError
 from lengthen.timecode import (
+    frame_to_pts,
     frames_to_timecode,
     offset_timecode,
     otio_rate,
@@ -81,3 +82,9 @@ def test_parse_length(text, rate, frames):
 def test_parse_length_rejects(bad):
     with pytest.raises(UsageError):
         parse_length(bad, 24)
+
+
+def test_frame_to_pts():
+    assert frame_to_pts(3, Fraction(24000, 1001), Fraction(1001, 24000)) == 3
+    assert frame_to_pts(3, Fraction(24000, 1001), Fraction(1, 90000)) == 11261  # 3 * 1001 * 90000 / 24000 = 11261.25
+    assert frame_to_pts(25, 25, Fraction(1, 1000)) == 1000

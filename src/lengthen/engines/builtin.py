@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import replace
 
 import numpy as np
 
@@ -181,9 +180,3 @@ class BuiltinEngine:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-
-def describe(settings: EngineSettings) -> dict:
-    """What the built-in engine will do at these settings (for the panel and `lengthen models`)."""
-    preset = BuiltinSettings.preset(settings.quality)
-    return {"quality": preset.quality, "adapt_seconds": preset.adapt_seconds, "work_width": preset.work_width,
-            "width": preset.width, "blocks": preset.num_blocks, "sample_steps": replace(preset).sample_steps}

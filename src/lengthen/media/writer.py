@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..errors import MediaError, UsageError
-from ..timecode import frames_to_timecode, parse_rate, timecode_to_frames
+from ..timecode import frame_to_pts, parse_rate, timecode_to_frames
 from .probe import assert_not_input
 
 
@@ -152,7 +152,8 @@ class VideoWriter:
             )
         for rgb in frames:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            frame.pts = self.frames_written
+            # frames are stamped in the encoder's time base, one tick per frame (1 / rate)
+            frame.pts = frame_to_pts(self.frames_written, self.rate, Fraction(1) / self.rate)
             for packet in self._stream.encode(frame):
                 self._container.mux(packet)
             self.frames_written += 1
@@ -228,20 +229,11 @@ def versioned_path(folder: str | Path, stem: str, suffix: str = ".mov", start: i
         version += 1
 
 
-def timecode_after(start_timecode: str, frames: int, rate) -> str:
-    """Timecode of the frame ``frames`` after ``start_timecode`` (same drop-frame style)."""
-    from ..timecode import offset_timecode
-
-    return offset_timecode(start_timecode, frames, rate)
-
-
 __all__ = [
     "CODECS",
     "VideoWriter",
     "available_codecs",
-    "frames_to_timecode",
     "reel_name",
-    "timecode_after",
     "versioned_path",
     "write_video",
 ]
