@@ -71,7 +71,7 @@ class TerminalProgress(SilentProgress):
         if total:
             pct = 100.0 * done / total
             elapsed = now - self._start
-            eta = elapsed / done * (total - done) if done else 0.0
+            eta = max(0.0, elapsed / done * (total - done)) if done else 0.0
             text = f"{stage}: {done:g}/{total:g} ({pct:3.0f}%, eta {eta:4.0f}s) {message}"
         else:
             text = f"{stage}: {message or done}"
