@@ -13,12 +13,9 @@ def add_parser(sub) -> None:
     add_plan_arguments(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the new timeline (.otio, .otioz, .otiod, .xml, .edl)")
     p.add_argument("--splice", action="store_true", help="relink each clip to media joined from its source and generated frames")
-    p.add_argument("--engine", default=None, help="frame source (default: builtin; freeze holds the edge frame)")
-    p.add_argument("--quality", default=None, choices=("draft", "normal", "high"))
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--codec", default=None, choices=("prores", "dnxhr", "h264"), help="generated media codec (default prores)")
-    p.add_argument("--banks", metavar="DIR", help="identity banks to use instead of scanning each shot")
-    p.add_argument("--no-faces", action="store_true", help="do not scan shots for faces (no identity conditioning)")
+    from .extend import add_engine_options
+
+    add_engine_options(p)  # the same engine, identity and codec options as `extend`
 
 
 def media_dir_for(out) -> "Path":
@@ -26,23 +23,6 @@ def media_dir_for(out) -> "Path":
 
     out = Path(out)
     return out.with_name(f"{out.name.split('.')[0] or 'lengthen'}_media")
-
-
-def _request(args, media_dir, protect):
-    from dataclasses import replace
-    from pathlib import Path
-
-    from ..config import ExtendRequest
-
-    request = ExtendRequest(output_dir=media_dir, protect=tuple(protect))
-    changes = {k: v for k, v in (("engine", args.engine), ("codec", args.codec)) if v is not None}
-    if args.banks:
-        changes["banks_dir"] = Path(args.banks)
-    if args.no_faces:
-        changes["scan_faces"] = False
-    request = replace(request, **changes)
-    settings = {k: v for k, v in (("quality", args.quality), ("seed", args.seed)) if v is not None}
-    return request.with_settings(**settings) if settings else request
 
 
 def run(args) -> int:
@@ -56,6 +36,7 @@ def run(args) -> int:
     from ..progress import TerminalProgress
     from ..timeline.edit import build_result, write_timeline
     from ..timeline.read import adapter_for
+    from .extend import build_request
     from .plan import print_problems, read_and_plan
 
     src, out = Path(args.timeline), Path(args.output)
@@ -70,7 +51,7 @@ def run(args) -> int:
     with doc:
         print_problems(plan, "timeline")
         protect = [src, *{s.media for s in plan.shots}]
-        request = _request(args, media_dir, protect)
+        request = build_request(args, media_dir, protect)
         progress = TerminalProgress()
         outcomes = render_shots(plan.to_render, request, progress)
         spliced = None
