@@ -11,7 +11,7 @@ import torch
 from lengthen.engines.adapt import build_models
 from lengthen.engines.builtin_settings import BuiltinSettings
 from lengthen.engines.flow import compose_and_warp
-from lengthen.engines.sample import MotionContext, euler_x0_step, flow_sigmas, sample
+from lengthen.engines.sample import MotionContext, euler_x0_step, flow_sigmas, prior_flows, sample
 from lengthen.progress import SilentProgress
 
 
@@ -44,15 +44,33 @@ def test_x0_euler_step_is_the_schedulers_step():
     assert torch.equal(euler_x0_step(x, x0, 0.3, 0.0), x0)
 
 
-def test_untrained_model_freezes_the_last_frame():
-    s = BuiltinSettings.preset("tiny")
+def test_untrained_model_without_a_prior_freezes_the_last_frame():
+    s = BuiltinSettings.preset("tiny", prior="none")
     frames = video()
     ctx = MotionContext.from_frames(frames, (32, 24), source_width=64)
     model, _ = build_models(s)
+    assert model.config.prior_channels == 0
     flows = sample(model, ctx, 5, s)
     assert flows.shape == (5, 2, 24, 32) and torch.count_nonzero(flows) == 0
     made = compose_and_warp(frames[-1], flows.numpy())
     assert all(np.array_equal(m, frames[-1]) for m in made)
+
+
+def test_untrained_model_with_the_motion_prior_continues_as_the_motion_engine():
+    s = replace(BuiltinSettings.preset("tiny"), target_frames=2)
+    assert s.prior == "motion"
+    ctx = MotionContext.from_frames(video(), (32, 24), source_width=64)
+    model, _ = build_models(s)
+    assert model.config.prior_channels == 2
+    flows = sample(model, ctx, 5, s)
+    # chunk by chunk (2, 2, 1) the prior is re-extrapolated from every flow before the chunk
+    history, expected = list(ctx.flows), []
+    for k in (2, 2, 1):
+        chunk = prior_flows(torch.stack(history), k, s)
+        expected.extend(chunk), history.extend(chunk)
+    assert torch.allclose(flows, torch.stack(expected), atol=1e-6)
+    mx = float(flows[0, 0, 4:-4, 4:-4].mean())
+    assert mx < -0.5  # the content moves right: backward flow points left, not a freeze
 
 
 def test_chunks_progress_and_seed():

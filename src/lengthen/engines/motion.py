@@ -10,12 +10,10 @@ context is reversed in time, extended, and the result reversed back.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from .base import EngineSettings, GenerateRequest, GenerateResult
-from .builtin_settings import BuiltinSettings
-
-# damping per quality: how fast the continued motion fades (1.0 = constant motion)
-DAMPING = {"draft": 0.95, "normal": 0.97, "high": 0.98, "tiny": 0.95}
+from .builtin_settings import PRESETS, BuiltinSettings
 
 
 class MotionEngine:
@@ -28,10 +26,11 @@ class MotionEngine:
         self.raw = raw  # raw: repeat the last flow, no smoothing/damping/blur (evaluation baseline)
 
     def generate(self, request: GenerateRequest, progress) -> GenerateResult:
-        from .flow import compose_and_warp, context_flows, extrapolate_flows, work_size_for
+        from .flow import compose_and_warp, context_flows, work_size_for
+        from .sample import prior_flows
 
         t0 = time.perf_counter()
-        preset = BuiltinSettings.preset(request.settings.quality if request.settings.quality in DAMPING else "normal")
+        preset = BuiltinSettings.preset(request.settings.quality if request.settings.quality in PRESETS else "normal")
         frames = request.context if request.direction == "tail" else request.context[::-1]
         frames = frames[-preset.window_span:]
         h, w = frames.shape[1:3]
@@ -41,9 +40,11 @@ class MotionEngine:
             progress.report("motion", 1, 3, "flows measured")
             progress.check()
         if self.raw:
+            from .flow import extrapolate_flows
+
             new = extrapolate_flows(flows, request.frames, window=1, smooth=0.0, damping=1.0, blur_sigma=0.0)
-        else:
-            new = extrapolate_flows(flows, request.frames, damping=DAMPING.get(request.settings.quality, 0.97))
+        else:  # the same extrapolation the built-in engine starts from (its motion prior)
+            new = prior_flows(flows, request.frames, replace(preset, prior="motion")).numpy()
         if progress is not None:
             progress.report("motion", 2, 3, "warping")
             progress.check()

@@ -6,7 +6,9 @@
 
 ``sample(model, context, n, settings, identity_tokens=None, progress=None)`` -> float32
 ``(n, 2, h, w)`` flows in working px/frame (backward flows, generation order), ready for
-``flow.compose_and_warp(last_frame, flows)``. Long extensions are made in chunks of
+``flow.compose_and_warp(last_frame, flows)``. With a motion prior (``settings.prior``, a model
+with ``prior_channels``) each chunk's prior is extrapolated from every flow before it (real, then
+generated) and the model's residual is added to it. Long extensions are made in chunks of
 ``settings.target_frames`` frames; each chunk sees the last ``settings.context_frames`` frames
 before it as clean context (real frames first, then generated ones, whose RGB is the last real
 frame warped by the flows made so far), so consecutive chunks overlap by the context.
@@ -82,6 +84,17 @@ def torch_threads(n: int):
             torch.set_num_threads(before)
 
 
+def prior_flows(history, n: int, settings) -> torch.Tensor:
+    """The motion prior of the ``n`` frames after ``history`` (backward flows ``(S, 2, h, w)`` in
+    working px, generation order, tensor or array): zeros with ``settings.prior == "none"``, else
+    the ``motion`` engine's smoothed, damped extrapolation (``flow.extrapolate_flows``)."""
+    history = torch.as_tensor(np.asarray(history, dtype=np.float32))
+    h, w = history.shape[-2:]
+    if settings.prior == "none" or len(history) == 0 or n == 0:
+        return torch.zeros((n, 2, h, w))
+    return torch.from_numpy(flowlib.extrapolate_flows(history.numpy(), n, damping=settings.motion_damping))
+
+
 def flow_sigmas(steps: int, shift: float = 1.0) -> list[float]:
     """The sigmas of diffusers' ``FlowMatchEulerDiscreteScheduler`` for ``steps`` (ends with 0)."""
     from diffusers import FlowMatchEulerDiscreteScheduler
@@ -104,23 +117,26 @@ def sample(
     identity_tokens: torch.Tensor | None = None,
     progress=None,
     seed: int | None = None,
+    residual_scale: float = 1.0,
 ) -> torch.Tensor:
-    """Generate ``n`` flows ``(n, 2, h, w)`` (working px) after the context; see the module docstring."""
+    """Generate ``n`` flows ``(n, 2, h, w)`` (working px) after the context; see the module docstring.
+    ``residual_scale`` scales the model's output (on the prior) before it is used."""
     with torch_threads(settings.threads), torch.no_grad():
-        return _sample(model, context, n, settings, identity_tokens, progress, seed)
+        return _sample(model, context, n, settings, identity_tokens, progress, seed, residual_scale)
 
 
-def _sample(model, context, n, settings, identity_tokens, progress, seed) -> torch.Tensor:
+def _sample(model, context, n, settings, identity_tokens, progress, seed, residual_scale=1.0) -> torch.Tensor:
     model.eval()
     scale = model.config.flow_scale
     rgb_seq, flow_seq, direction = context.sequence()
     c = min(settings.context_frames, len(flow_seq))
     t = settings.target_frames
+    with_prior = bool(model.config.prior_channels)
     sigmas = flow_sigmas(settings.sample_steps, settings.scheduler_shift)
     gen = torch.Generator().manual_seed(settings.seed if seed is None else seed)
     last_rgb = context.rgb[-1:]  # 1 3 h w
     made: list[torch.Tensor] = []  # each (2, h, w), working px
-    ctx_flows, ctx_rgb = list(flow_seq[-c:]), list(rgb_seq[-c:])
+    ctx_flows, ctx_rgb = list(flow_seq), list(rgb_seq[-c:])  # all flows so far: the prior reads them
     h, w = last_rgb.shape[-2:]
     while len(made) < n:
         if progress is not None:
@@ -129,14 +145,15 @@ def _sample(model, context, n, settings, identity_tokens, progress, seed) -> tor
         k = min(t, n - len(made))
         cond_rgb = torch.stack(ctx_rgb[-c:] + [ctx_rgb[-1]] * k)[None]  # 1 (c+k) 3 h w
         clean = torch.stack(ctx_flows[-c:])[None] / scale  # 1 c 2 h w
+        prior = prior_flows(torch.stack(ctx_flows), k, settings)[None] / scale if with_prior else None
         x = torch.randn((1, k, 2, h, w), generator=gen)
         for sigma, sigma_next in zip(sigmas[:-1], sigmas[1:]):
             x0 = model(
                 torch.cat([clean, x], dim=1), cond_rgb, torch.tensor([sigma]), c, direction,
-                identity_tokens, settings.identity_strength,
+                identity_tokens, settings.identity_strength, prior=prior,
             )
             x = euler_x0_step(x, x0, sigma, sigma_next)
-        chunk = x[0] * scale  # k 2 h w
+        chunk = ((prior[0] if with_prior else 0) + residual_scale * x[0]) * scale  # k 2 h w
         made.extend(chunk)
         # RGB of the new frames: the last real frame warped by everything made so far
         disp = flowlib.compose_displacements(torch.stack(made))  # m 2 h w

@@ -12,6 +12,11 @@ Input per frame (working resolution ``h x w``, both multiples of ``patch_size``)
 - rgb: 3 conditioning channels in [-1, 1]: the frame itself for context frames; for target frames
   the **last known frame's RGB** (during sampling: the last real frame warped by the flows made
   so far, which is the same thing for the first chunk).
+- prior (only with ``prior_channels=2``): the target frames' **motion prior**, the smoothed, damped
+  extrapolation of the motion before them (normalised like the flows; zeros on context frames).
+  The diffusion variable of a target frame is then its *residual* ``flow - prior``: target flow
+  channels carry the noised residual and the model predicts the clean residual, which the caller
+  adds to the prior. An untrained model thus continues the shot as the ``motion`` engine does.
 Frames are ordered ``[context (num_context) | targets]``; a per-token *role* embedding (clean
 context / noised target), a temporal sin-cos embedding of the frame's offset from the cut (targets
 0, 1, ...; context -1, -2, ...), a 2-D sin-cos embedding of the patch position, the noise level
@@ -21,8 +26,8 @@ reversed the context) condition the model, so one model continues either way.
 Per block: spatial self-attention within each frame, temporal self-attention across frames at
 each patch position, identity cross-attention to identity tokens (``identity.attention``), MLP;
 each sub-layer pre-norm with adaLN shift/scale/gate from (noise level + direction).
-The output projection is zero-initialised: an untrained model predicts exactly zero flow, i.e. a
-freeze of the last frame, never noise.
+The output projection is zero-initialised: an untrained model predicts exactly zero (flow, or
+residual on the prior), i.e. a freeze of the last frame or the prior's motion, never noise.
 """
 
 from __future__ import annotations
@@ -124,10 +129,13 @@ class MotionTransformer(ModelMixin, ConfigMixin):
         flow_scale: float = 2.0,
         flow_channels: int = 2,
         cond_channels: int = 3,
+        prior_channels: int = 0,
     ) -> None:
         super().__init__()
         p = patch_size
-        self.patch_in = nn.Linear((flow_channels + cond_channels) * p * p, width)
+        if prior_channels not in (0, flow_channels):
+            raise ValueError(f"prior_channels must be 0 or {flow_channels}, got {prior_channels}")
+        self.patch_in = nn.Linear((flow_channels + cond_channels + prior_channels) * p * p, width)
         self.role_embed = nn.Embedding(2, width)  # 0 = clean context, 1 = noised target
         self.direction_embed = nn.Embedding(2, width)  # TAIL, HEAD
         self.time_proj = Timesteps(width, flip_sin_to_cos=True, downscale_freq_shift=0)
@@ -150,10 +158,13 @@ class MotionTransformer(ModelMixin, ConfigMixin):
         direction: torch.Tensor | int = TAIL,
         identity_tokens: torch.Tensor | None = None,
         identity_strength: float = 1.0,
+        prior: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """flows ``(B, F, 2, h, w)`` normalised (context clean, targets noised); rgb ``(B, F, 3, h, w)``
         in [-1, 1]; sigma ``(B,)`` noise level in [0, 1]; direction ``(B,)`` long or an int;
-        identity_tokens ``(M, Di)`` or ``(B, M, Di)`` or None. Returns x0 ``(B, F - num_context, 2, h, w)``."""
+        identity_tokens ``(M, Di)`` or ``(B, M, Di)`` or None; prior ``(B, F - num_context, 2, h, w)``
+        normalised (models with ``prior_channels`` only; None = zeros). Returns x0
+        ``(B, F - num_context, 2, h, w)``: the clean flow, or with a prior the clean residual."""
         b, f, _, h, w = flows.shape
         p = self.config.patch_size
         if h % p or w % p:
@@ -161,7 +172,15 @@ class MotionTransformer(ModelMixin, ConfigMixin):
         if not 0 <= num_context < f:
             raise ValueError(f"num_context {num_context} must leave at least one target frame of {f}")
         gh, gw = h // p, w // p
-        x = torch.cat([flows, rgb], dim=2)
+        parts = [flows, rgb]
+        if self.config.prior_channels:
+            full = flows.new_zeros((b, f, self.config.prior_channels, h, w))
+            if prior is not None:
+                full[:, num_context:] = prior
+            parts.append(full)
+        elif prior is not None:
+            raise ValueError("this model was built without prior channels (prior_channels=0)")
+        x = torch.cat(parts, dim=2)
         x = rearrange(x, "b f c (gh p1) (gw p2) -> b f (gh gw) (c p1 p2)", p1=p, p2=p)
         x = self.patch_in(x)  # b f n d
 
