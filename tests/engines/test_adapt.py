@@ -54,8 +54,9 @@ def inner_mean(flows: torch.Tensor) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def trained(context, settings):
-    model, _ = build_models(settings)
-    result = adapt(model, None, context, replace(settings, reverse_fraction=0.5))
+    """Without a motion prior the model must learn the whole motion itself."""
+    model, _ = build_models(replace(settings, prior="none"))
+    result = adapt(model, None, context, replace(settings, reverse_fraction=0.5, prior="none"))
     return model, result
 
 
@@ -64,7 +65,7 @@ def test_adapt_learns_the_motion_of_the_shot(trained, context, settings, video):
     assert result.steps == 40 and len(result.losses) == 40
     assert np.mean(result.losses[-5:]) < 0.3 * np.mean(result.losses[:5])
     true = -DX * context.work_size[0] / video.shape[2]  # backward flow, working px
-    flows = sample(model, context, 6, settings)
+    flows = sample(model, context, 6, replace(settings, prior="none"))
     assert flows.shape == (6, 2, *context.rgb.shape[-2:])
     mx, my = inner_mean(flows)
     assert abs(mx - true) < 0.3 * abs(true) and abs(my) < 0.3 * abs(true)
@@ -75,7 +76,7 @@ def test_one_model_continues_both_ways(trained, video, settings):
     size = work_size_for(video.shape[2], video.shape[1], settings.work_width, settings.patch_size)
     reversed_ctx = MotionContext.from_frames(video[::-1].copy(), size, HEAD, settings.flow_source_width)
     true = DX * size[0] / video.shape[2]  # backwards in time the content moves left
-    mx, _ = inner_mean(sample(model, reversed_ctx, 4, settings))
+    mx, _ = inner_mean(sample(model, reversed_ctx, 4, replace(settings, prior="none")))
     assert abs(mx - true) < 0.3 * abs(true)
     # the direction label matters to the trained model
     rgb, flows, _ = reversed_ctx.sequence()
@@ -84,6 +85,21 @@ def test_one_model_continues_both_ways(trained, video, settings):
         head = model(x, rgb[None, :6], torch.tensor([0.8]), 2, HEAD)
         tail = model(x, rgb[None, :6], torch.tensor([0.8]), 2, TAIL)
     assert (head - tail).abs().max() > 1e-4
+
+
+def test_with_the_motion_prior_adaptation_learns_what_the_prior_misses(context, settings, video):
+    """The prior damps the motion (0.95 per frame); on a shot moving steadily the residual the
+    model learns undoes the damping, so the adapted engine continues the motion more truly."""
+    true = -DX * context.work_size[0] / video.shape[2]
+    s = replace(settings, prior="motion", motion_damping=0.9, adapt_steps=60)
+    model, _ = build_models(s)
+    untrained = sample(model, context, 8, s)
+    adapt(model, None, context, s)
+    adapted = sample(model, context, 8, s)
+    err_prior = abs(inner_mean(untrained[4:])[0] - true)
+    err_adapted = abs(inner_mean(adapted[4:])[0] - true)
+    assert err_prior > 0.3 * abs(true)  # the damped prior has lost a third of the motion by then
+    assert err_adapted < 0.5 * err_prior
 
 
 def test_same_seed_same_weights_other_seed_other_weights(context, settings):
@@ -170,3 +186,39 @@ def test_face_supervision_needs_matching_banks(video, context, settings):
         adapt(model, encoder, context, settings, faces=faces)
     with pytest.raises(ValueError, match="character 1"):
         adapt(model, encoder, context, settings, banks=[torch.randn(3, 16)], faces=faces)
+
+
+def test_identity_gradient_is_capped_relative_to_the_flow_gradient():
+    from lengthen.engines.adapt import _add_capped_gradient
+
+    w = nn.Parameter(torch.tensor([1.0, 2.0]))
+    (w.sum() * 0.1).backward()  # flow gradient (0.1, 0.1), norm 0.1414
+    _add_capped_gradient([w], (w ** 2).sum() * 100, 0.5)  # a huge extra gradient (200, 400)
+    extra = w.grad - torch.tensor([0.1, 0.1])
+    assert torch.allclose(extra.norm(), torch.tensor(0.5 * 0.1 * 2 ** 0.5), rtol=1e-4)
+    assert torch.allclose(extra / extra.norm(), torch.tensor([1.0, 2.0]) / 5 ** 0.5, rtol=1e-4)  # direction kept
+    v = nn.Parameter(torch.tensor([1.0]))
+    (v * 10).sum().backward()
+    _add_capped_gradient([v], v.sum() * 0.5, 0.5)  # a small one passes as it is
+    assert torch.allclose(v.grad, torch.tensor([10.5]))
+
+
+def test_held_out_windows_decide_how_much_of_the_model_to_trust(context, settings, video):
+    """The windows whose targets are the last frames before the cut are never trained on; after
+    adapting they decide the residual scale: a model that learned the shot's motion is trusted, a
+    model that outputs garbage is not (the result is then the prior's motion)."""
+    from lengthen.engines.adapt import SCALES, _Windows, choose_residual_scale
+
+    s = replace(settings, prior="motion", motion_damping=0.9, adapt_steps=60)
+    windows = _Windows(context, s, np.random.default_rng(0))
+    assert len(windows.validation) == windows.t and windows.ranges[0][1] < min(windows.validation)
+    model, _ = build_models(s)
+    result = adapt(model, None, context, s)
+    assert result.residual_scale > 0 and set(result.validation) == {f"{a:g}" for a in SCALES}
+    assert result.validation[f"{result.residual_scale:g}"] < result.validation["0"]  # beat the prior
+    garbage, _ = build_models(s)
+    with torch.no_grad():
+        garbage.patch_out.weight.normal_(0, 1.0)
+    scale, errors = choose_residual_scale(garbage, windows, None, s)
+    assert scale == 0.0 and errors["1"] > errors["0"]
+    assert choose_residual_scale(garbage, _Windows(context, replace(s, validate=False), np.random.default_rng(0)), None, s) == (1.0, {})

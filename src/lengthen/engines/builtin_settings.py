@@ -2,7 +2,8 @@
 
 ``BuiltinSettings.preset("normal")`` is the budget the prototype measured ("2 s extended in at most
 5 minutes on 2 cores"): flows at 160 px wide (from 320 px Farneback), width 128, 4 blocks, AdamW
-1e-3 with 20 warm-up steps, 240 s of adaptation, 4 sampling steps. ``draft`` extends 48 frames of
+1e-3 with 20 warm-up steps, 240 s of adaptation. Where this project's measurements taught
+otherwise the fields say so (flow_scale, sample_steps, prior, rigid faces). ``draft`` extends 48 frames of
 640x360 in well under a minute on 2 cores; ``high`` trades time for a wider model; ``tiny`` is for
 tests. Override single fields with ``dataclasses.replace(settings, adapt_seconds=60)``.
 
@@ -17,13 +18,20 @@ from dataclasses import asdict, dataclass, replace
 from ..errors import UsageError
 
 
+PRIORS = ("motion", "none")
+
+
 @dataclass(frozen=True)
 class BuiltinSettings:
     quality: str = "normal"
     # working resolution of the motion fields
     work_width: int = 160  # px; the height follows the aspect ratio, rounded to patch_size
     flow_source_width: int = 320  # Farneback runs on frames downscaled to this width
-    flow_scale: float = 2.0  # model sees flow_px / flow_scale
+    # the model sees flow_px / flow_scale: about the spread (std) of the shot's flows and of their
+    # residuals on the prior at 160 px (0.35-0.45 px on the shared clips), so the diffusion works on
+    # unit-scale data. At 2.0 (the prototype's) the signal is a tenth of the noise and the model
+    # did not learn in 129 steps (loss flat); at 0.35 the loss halves in 35 steps.
+    flow_scale: float = 0.35
     warp_blur_sigma: float = 1.5  # working px (= 6 px at 640 wide): blur of composed motion before the warp
     # model
     patch_size: int = 8
@@ -42,16 +50,32 @@ class BuiltinSettings:
     warmup_steps: int = 20
     weight_decay: float = 0.0
     grad_clip: float = 1.0
+    # hold out the windows nearest the cut; after adapting, use only as much of the model's output
+    # as beat the prior on them (adapt.choose_residual_scale)
+    validate: bool = True
     adapt_seconds: float | None = 240.0
     adapt_steps: int | None = None
     # identity preservation (needs faces + a differentiable embedder)
     identity_strength: float = 0.8  # scales the identity branch; 0 = off
     identity_weight: float = 1.0  # loss weight: generated face vs bank references
     identity_smooth_weight: float = 1.0  # loss weight: face embedding change frame to frame
+    identity_relative: bool = True  # reference term only where a face is further from its bank than the real one
+    identity_grad_ratio: float = 0.2  # identity gradient capped at this share of the flow-matching one
     identity_every: int = 2  # identity loss on every n-th step (it costs a full-size forward)
     face_width: int = 640  # full-res frames are downscaled to at most this width for face chips
-    # sampling
-    sample_steps: int = 4
+    # motion prior: "motion" = the model generates a correction (residual) on top of the smoothed,
+    # damped extrapolation of the shot's recent motion (the ``motion`` engine), so an untrained or
+    # under-trained model gives the ``motion`` engine's result; "none" = it generates the whole flow
+    # (an untrained model then gives a freeze). Either way the output is the clean sample (x0).
+    prior: str = "motion"
+    motion_damping: float = 0.97  # per-frame damping of the extrapolated motion (``motion`` engine too)
+    rigid_faces: bool = True  # each character's face moves as one rigid piece in the warp
+    rigid_face_radius: float = 0.8  # radius of that piece over half the face chip's side
+    # sampling. One step gives the model's estimate of the clean flows (the mean over what could
+    # follow): measured on Tears, 4 steps sample the residuals' frame-to-frame noise as well and
+    # double the flow error of the first frames (0.34 vs 0.18 px); 1 step matches the prior there
+    # and beats it on later frames.
+    sample_steps: int = 1
     scheduler_shift: float = 1.0
     seed: int = 0
     # torch intra-op threads for adapt/sample (0 = leave torch's default). On cores shared with
@@ -81,6 +105,12 @@ class BuiltinSettings:
             bad("sample_steps and identity_every must be >= 1")
         if self.threads < 0:
             bad("threads must be >= 0 (0 = torch's default)")
+        if self.identity_grad_ratio < 0:
+            bad("identity_grad_ratio must be >= 0")
+        if self.prior not in PRIORS:
+            bad(f"prior {self.prior!r} is not one of {', '.join(PRIORS)}")
+        if not 0 < self.motion_damping <= 1:
+            bad("motion_damping must be in (0, 1]")
         if self.identity_strength < 0 or self.flow_scale <= 0:
             bad("identity_strength must be >= 0 and flow_scale > 0")
 
@@ -102,14 +132,14 @@ class BuiltinSettings:
 PRESETS: dict[str, BuiltinSettings] = {
     "draft": BuiltinSettings(
         quality="draft", work_width=128, width=96, num_blocks=3, batch_size=6, window_span=32,
-        adapt_seconds=20.0, warmup_steps=5,
+        adapt_seconds=20.0, warmup_steps=5, motion_damping=0.95,
     ),
     "normal": BuiltinSettings(),
-    "high": BuiltinSettings(quality="high", width=192, num_blocks=6, num_heads=6, adapt_seconds=600.0),
+    "high": BuiltinSettings(quality="high", width=192, num_blocks=6, num_heads=6, adapt_seconds=600.0, motion_damping=0.98),
     "tiny": BuiltinSettings(
         quality="tiny", work_width=32, flow_source_width=64, width=32, num_blocks=2, num_heads=2,
         identity_tokens=2, context_frames=2, target_frames=2, batch_size=2, window_span=16,
         crop_fraction=1.0, warmup_steps=2, adapt_seconds=None, adapt_steps=10, identity_every=1,
-        face_width=64, warp_blur_sigma=0.0, threads=1,
+        face_width=64, warp_blur_sigma=0.0, threads=1, motion_damping=0.95,
     ),
 }
