@@ -44,6 +44,8 @@ def main() -> None:
             result.pop("_frames")
             print(f"\n### {clip}: known {result['known'][0]}..{result['known'][1]}, hidden {result['holdout']}, builtin {quality}\n")
             print(table(result))
+            steps = result["rows"]["builtin"].get("adapt_steps")
+            print(f"\nbuiltin {quality}: {steps} adaptation steps")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory (RSS) {peak:.0f} MiB")
 

@@ -131,3 +131,42 @@ def test_context_flows_on_real_footage(shared_testdata):
     made = flow.compose_and_warp(frames[-1], flow.extrapolate_flows(flows, 4))
     assert made.shape == (4, *frames.shape[1:])
     assert np.abs(made[0].astype(int) - frames[-1].astype(int)).mean() < 10
+
+
+def _field(fn, n=2, h=40, w=60) -> torch.Tensor:
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    return torch.stack([torch.stack(fn(xs, ys, k)) for k in range(n)])  # n 2 h w
+
+
+def test_rigid_faces_keeps_a_similarity_and_straightens_a_stretch_inside_the_face_only():
+    cx, cy, r = 30.0, 20.0, 8.0
+    # a similarity (scale 1.02, small rotation, translation) is already rigid: unchanged everywhere
+    sim = _field(lambda x, y, k: (0.02 * (x - cx) - 0.01 * (y - cy) + 1.0 + k, 0.01 * (x - cx) + 0.02 * (y - cy) - 0.5))
+    assert torch.allclose(flow.rigid_faces(sim, [(cx, cy, r)]), sim, atol=1e-4)
+    # a stretch along x only (cheeks pulled sideways) becomes one rigid motion inside the face
+    stretch = _field(lambda x, y, k: (0.2 * (x - cx), torch.zeros_like(x)))
+    out = flow.rigid_faces(stretch, [(cx, cy, r)])
+
+    def jacobian(f, x, y):
+        dxdx = (f[0, 0, y, x + 1] - f[0, 0, y, x - 1]) / 2
+        dydy = (f[0, 1, y + 1, x] - f[0, 1, y - 1, x]) / 2
+        return float(dxdx), float(dydy)
+
+    dxdx, dydy = jacobian(out, int(cx), int(cy))
+    assert abs(dxdx - dydy) < 0.01 and 0.05 < dxdx < 0.2  # uniform scale, part of the stretch kept
+    assert jacobian(stretch, int(cx), int(cy)) == pytest.approx((0.2, 0.0))
+    # far from the face nothing changes; no face, no change
+    assert torch.allclose(out[:, :, :, 55:], stretch[:, :, :, 55:], atol=1e-4)
+    assert flow.rigid_faces(stretch, []) is stretch
+
+
+def test_rigid_faces_follows_the_face_and_is_differentiable():
+    # the whole frame moves 6 px left per new frame: the face region travels with it
+    disp = _field(lambda x, y, k: (6.0 * (k + 1) + 0.1 * (x - 10) * (y > 20), torch.zeros_like(x)), n=3)
+    disp.requires_grad_(True)
+    out = flow.rigid_faces(disp, [(36.0, 20.0, 6.0)])
+    # in new frame 2 the face sits near x = 36 - 18 = 18: there the field is now rigid
+    f = out[2].detach()
+    assert abs(float(f[0, 20, 19] - f[0, 20, 17]) / 2 - float(f[1, 21, 18] - f[1, 19, 18]) / 2) < 0.02
+    out.sum().backward()
+    assert disp.grad is not None and disp.grad.abs().sum() > 0

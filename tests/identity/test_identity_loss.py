@@ -151,3 +151,32 @@ def test_real_face_through_real_dlib_embedder(shared_testdata):
     loss.backward()
     assert parts["ref"] > 0 and model.patch_out.weight.grad.abs().sum() > 0
     embed.zero_grad(set_to_none=True)
+
+
+def test_relative_reference_term_costs_only_a_face_further_from_its_bank_than_the_real_one():
+    img, embed = frame(), TinyEmbedder()
+    affines = face_affine(40, 30)[None]  # 1 1 2 3
+    present = torch.tensor([[True]])
+    real = embed(extract_chips(img, affines[0], 32)).detach()
+    refs = (real + 0.5 * torch.randn(real.shape, generator=torch.Generator().manual_seed(3)))[None]  # 1 1 16
+    _, frozen = identity_loss(torch.zeros(1, 2, 2, 24, 32), img, affines, present, refs, embed, chip_size=32, relative=True)
+    _, frozen_abs = identity_loss(torch.zeros(1, 2, 2, 24, 32), img, affines, present, refs, embed, chip_size=32)
+    assert frozen["ref"] == 0.0 and frozen_abs["ref"] > 0.1  # the real face is the yardstick
+    broken = torch.randn(1, 2, 2, 24, 32, generator=torch.Generator().manual_seed(1)) * 3
+    _, moved = identity_loss(broken, img, affines, present, refs, embed, chip_size=32, relative=True)
+    _, moved_abs = identity_loss(broken, img, affines, present, refs, embed, chip_size=32)
+    assert 0 < moved["ref"] <= moved_abs["ref"]
+
+
+def test_rigid_chain_sees_the_face_as_the_engine_warps_it():
+    img, embed = frame(), TinyEmbedder()
+    affines, present = face_affine(40, 30)[None], torch.tensor([[True]])
+    refs = embed(extract_chips(img, affines[0], 32)).detach()[None]
+    ys, xs = torch.meshgrid(torch.arange(24.0), torch.arange(32.0), indexing="ij")
+    stretch = torch.stack([0.3 * (xs - 10), torch.zeros_like(xs)])[None, None].repeat(1, 2, 1, 1, 1)  # cheeks pulled
+    stretch.requires_grad_(True)
+    _, loose = identity_loss(stretch, img, affines, present, refs, embed, chip_size=32)
+    loss, rigid = identity_loss(stretch, img, affines, present, refs, embed, chip_size=32, rigid=True)
+    assert rigid["ref"] != pytest.approx(loose["ref"])  # the rigid fit changed what the embedder saw
+    loss.backward()
+    assert stretch.grad.abs().sum() > 0

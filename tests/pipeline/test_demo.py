@@ -20,6 +20,8 @@ def test_demo_writes_media_timeline_report_and_filmstrip(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["frames_generated"] == 6 and report["engine"] == "builtin"
     assert len(report["characters"]) == 1  # the man with glasses
+    info = report["directions"]["tail"]["engine_info"]
+    assert info["prior"] == "motion" and info["rigid_faces"] == 1  # his face moved as one piece
     media = Path(report["outputs"]["media"][0])
     info = probe(media)
     # the sample starts at 00:00:03:17 and has 72 frames: the tail starts at 00:00:06:17

@@ -2,10 +2,13 @@
 
 The CPU engine that needs no downloaded weights (see the README and
 ``docs``-level notes in :mod:`lengthen.engines.flow`): it learns how *this* shot moves, generates
-optical-flow fields for the new frames with flow matching, and warps the real edge frame at full
-resolution by the composed flows. Identity acts twice: the characters' banks become identity tokens
-the model cross-attends to, and an identity preservation loss on the warped faces (through our
-differentiable dlib embedder) shapes the motion while adapting.
+optical-flow fields for the new frames with flow matching (by default a correction on the smoothed,
+damped extrapolation of the shot's motion, ``BuiltinSettings.prior``), and warps the real edge frame
+at full resolution by the composed flows. Identity acts three times: the characters' banks become
+identity tokens the model cross-attends to; an identity preservation loss on the warped faces
+(through our differentiable dlib embedder) shapes the motion while adapting; and each character's
+face found near the cut moves as one rigid piece in the warp (``flow.rigid_faces``), which keeps the
+face detectable where a free warp stretches it.
 
 The adapted weights are cached per shot (media, shot range, direction, quality, seed and identity
 strength; not the length), so a re-render with another length, or the next candidate of a
@@ -94,13 +97,29 @@ class BuiltinEngine:
         return FaceSupervision(frames=frames, affines=affines, present=present, characters=torch.arange(len(usable)),
                                embed_fn=backend.embedder, chip_size=150), usable
 
+    @staticmethod
+    def _face_regions(faces, frame_size: tuple[int, int], work_size: tuple[int, int]) -> list[list[float]]:
+        """``(cx, cy, r)`` in working px of each character's face nearest the cut (its chip square:
+        the face plus dlib's 25% padding), for ``flow.rigid_faces``."""
+        from ..identity.loss import face_regions
+
+        if faces is None:
+            return []
+        regions = []
+        for slot in range(faces.present.shape[1]):
+            seen = np.nonzero(faces.present[:, slot].numpy())[0]
+            if len(seen):
+                a = faces.affines[int(seen[-1]), slot][None]
+                regions += face_regions(a, frame_size, (work_size[1], work_size[0]), faces.chip_size)
+        return regions
+
     # -- cache ---------------------------------------------------------------------------------
     @staticmethod
     def _cache_folder(request: GenerateRequest, preset: BuiltinSettings, banks):
         from ..paths import cache_dir
 
         key = json.dumps({"shot": request.cache_key or "", "settings": preset.to_dict(),
-                          "banks": [[b.id, len(b)] for b in banks], "v": 1}, sort_keys=True)
+                          "banks": [[b.id, len(b)] for b in banks], "v": 2}, sort_keys=True)
         return cache_dir("builtin", hashlib.sha1(key.encode()).hexdigest()[:20])
 
     # -- generate ------------------------------------------------------------------------------
@@ -135,14 +154,17 @@ class BuiltinEngine:
             if (folder / "identity").is_dir():
                 encoder = IdentityEncoder.from_pretrained(folder / "identity")
             meta = json.loads((folder / "adapt.json").read_text())
-            steps, seconds = meta["steps"], meta["seconds"]
+            steps, seconds, regions = meta["steps"], meta["seconds"], meta.get("face_regions", [])
+            residual_scale, validation = meta.get("residual_scale", 1.0), meta.get("validation", {})
         else:
             t1 = time.perf_counter()
             faces, _ = self._faces(frames, banks, preset, progress)
             timings["faces"] = round(time.perf_counter() - t1, 3)
+            regions = self._face_regions(faces, (w, h), size)
             result = adapt(model, encoder, context, preset, progress, banks=tokens_banks or None, faces=faces)
             steps, seconds = result.steps, result.seconds
-            self._save(folder, result, steps, seconds, faces is not None)
+            residual_scale, validation = result.residual_scale, result.validation
+            self._save(folder, result, steps, seconds, faces is not None, regions)
         timings["adapt"] = round(seconds, 3)
         t2 = time.perf_counter()
         tokens = None
@@ -150,20 +172,22 @@ class BuiltinEngine:
             with torch.no_grad():
                 encoder.eval()
                 tokens = encoder(tokens_banks)[None]
-        flows = sample(model, context, request.frames, preset, identity_tokens=tokens, progress=progress, seed=request.seed)
+        flows = sample(model, context, request.frames, preset, identity_tokens=tokens, progress=progress, seed=request.seed,
+                       residual_scale=residual_scale)
         timings["sample"] = round(time.perf_counter() - t2, 3)
         t3 = time.perf_counter()
-        out = compose_and_warp(frames[-1], flows.numpy(), blur_sigma=preset.warp_blur_sigma)
+        out = compose_and_warp(frames[-1], flows.numpy(), blur_sigma=preset.warp_blur_sigma,
+                               faces=regions if preset.rigid_faces else (), face_radius=preset.rigid_face_radius)
         timings["warp"] = round(time.perf_counter() - t3, 3)
         if request.direction == "head":
             out = out[::-1].copy()
         return GenerateResult(frames=out, info={
             "engine": self.name, "model": f"MotionTransformer {preset.quality} (width {preset.width}, {preset.num_blocks} blocks), adapted to the shot",
-            "seed": request.seed, "quality": preset.quality, "work_size": list(size), "adapt_steps": steps,
-            "adapt_cached": cached, "identity_tokens": 0 if tokens is None else int(tokens.shape[1]), "seconds": timings})
+            "seed": request.seed, "quality": preset.quality, "prior": preset.prior, "work_size": list(size), "adapt_steps": steps,
+            "adapt_cached": cached, "residual_scale": residual_scale, "validation_flow_error": validation, "rigid_faces": len(regions) if preset.rigid_faces else 0, "identity_tokens": 0 if tokens is None else int(tokens.shape[1]), "seconds": timings})
 
     @staticmethod
-    def _save(folder, result, steps: int, seconds: float, identity_loss: bool) -> None:
+    def _save(folder, result, steps: int, seconds: float, identity_loss: bool, regions=()) -> None:
         """Save the adapted weights atomically (a cancelled run never leaves a half cache)."""
         import os
         import shutil
@@ -174,7 +198,8 @@ class BuiltinEngine:
             result.model.save_pretrained(tmp / "model")
             if result.identity_encoder is not None:
                 result.identity_encoder.save_pretrained(tmp / "identity")
-            (tmp / "adapt.json").write_text(json.dumps({"steps": steps, "seconds": seconds, "identity_loss": identity_loss}))
+            (tmp / "adapt.json").write_text(json.dumps({"steps": steps, "seconds": seconds, "identity_loss": identity_loss, "face_regions": list(regions),
+                                                      "residual_scale": result.residual_scale, "validation": result.validation}))
             shutil.rmtree(folder, ignore_errors=True)
             os.replace(tmp, folder)
         finally:

@@ -25,7 +25,8 @@ Functions
 - ``compose_displacements(flows)`` (torch, differentiable): per-frame flows -> displacement from
   each new frame back into the last real frame.
 - ``warp_torch(image, displacements, blur_sigma)`` (torch, differentiable) full-resolution warp.
-- ``compose_and_warp(last_frame, flows)`` numpy convenience: uint8 frames out.
+- ``rigid_faces(disp, regions)`` (torch): faces move as rigid pieces (similarity fit per face).
+- ``compose_and_warp(last_frame, flows, faces=())`` numpy convenience: uint8 frames out.
 """
 
 from __future__ import annotations
@@ -242,12 +243,14 @@ def warp_torch(image, disp, blur_sigma: float = 0.0):
 
 
 def compose_and_warp(
-    last_frame: np.ndarray, flows: np.ndarray, *, blur_sigma: float = 1.5, chunk: int = 8
+    last_frame: np.ndarray, flows: np.ndarray, *, blur_sigma: float = 1.5, chunk: int = 8, faces=(),
+    face_radius: float = 1.0,
 ) -> np.ndarray:
     """The warp back end of both engines: uint8 ``(H, W, 3)`` last real frame + flows
     ``(N, 2, h, w)`` (working px, generation order) -> uint8 ``(N, H, W, 3)`` new frames.
 
     ``blur_sigma`` is in working pixels (1.5 at 160 px wide = the prototype's sigma 6 at 640 px).
+    ``faces``: face regions ``(cx, cy, r)`` in working px that move rigidly (``rigid_faces``).
     Zero flows give exact copies of ``last_frame`` (a freeze).
     """
     import torch
@@ -256,10 +259,56 @@ def compose_and_warp(
     image = torch.from_numpy(np.ascontiguousarray(last_frame)).permute(2, 0, 1).float().unsqueeze(0)
     out = []
     with torch.no_grad():
-        disp = compose_displacements(flows_t)  # n 2 h w
+        disp = rigid_faces(compose_displacements(flows_t), faces, radius_scale=face_radius)  # n 2 h w
         for s in range(0, len(disp), chunk):
             warped = warp_torch(image, disp[s : s + chunk].unsqueeze(0), blur_sigma)[0]  # n 3 H W
             out.append(warped.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy())
     if not out:
         return np.zeros((0, *last_frame.shape), dtype=np.uint8)
     return np.concatenate(out)
+
+
+def rigid_faces(disp, regions, falloff: float = 4.0, radius_scale: float = 1.0):
+    """Make each face move as one rigid piece: inside a face region the displacement is replaced by
+    its best similarity transform (translation, rotation, uniform scale), blended out softly.
+
+    disp ``(N, 2, h, w)`` composed displacements (working px, new frame -> last real frame);
+    regions: ``(cx, cy, r)`` per face, its centre and radius in the last real frame (working px).
+    The region follows the face into each new frame (its centre ``c_k = c - D_k(c_k)``, two
+    fixed-point steps). Weights and blend mask ``m = exp(-(d / r)^falloff)`` (flat-topped). A warp
+    keeps its motion but stops stretching cheeks or bending glasses inside a face, which is what
+    makes the face detector lose a face after a second of warping. Differentiable in ``disp``.
+    """
+    import torch
+
+    if not len(regions) or disp.shape[0] == 0:
+        return disp
+    n, _, h, w = disp.shape
+    grid = _base_grid(h, w, disp)  # 2 h w
+    out = disp
+    for cx, cy, r in regions:
+        r = r * radius_scale
+        c0 = disp.new_tensor([cx, cy]).view(1, 2, 1, 1).expand(n, 2, 1, 1)
+        with torch.no_grad():  # where the face is in each new frame
+            c = c0
+            for _ in range(2):
+                c = c0 - sample_at(out.detach(), c.permute(0, 2, 3, 1).reshape(n, 1, 2)).view(n, 2, 1, 1)
+        rel = (grid[None] - c) / r  # n 2 h w, face-radius units
+        u, v = rel[:, 0], rel[:, 1]
+        m = torch.exp(-(u * u + v * v) ** (falloff / 2))  # n h w
+        dx, dy = out[:, 0], out[:, 1]
+        # similarity displacement d = [a -b; b a] (u, v) + t, weighted least squares (4 x 4 normal equations)
+        ones, zeros = torch.ones_like(u), torch.zeros_like(u)
+        rows_x = torch.stack([u, -v, ones, zeros], dim=1)  # n 4 h w
+        rows_y = torch.stack([v, u, zeros, ones], dim=1)
+        wx, wy = rows_x * m[:, None], rows_y * m[:, None]
+        ata = torch.einsum("nihw,njhw->nij", wx, rows_x) + torch.einsum("nihw,njhw->nij", wy, rows_y)
+        atb = torch.einsum("nihw,nhw->ni", wx, dx) + torch.einsum("nihw,nhw->ni", wy, dy)
+        ata = ata + 1e-6 * torch.eye(4, dtype=ata.dtype, device=ata.device)
+        a, b, tx, ty = torch.linalg.solve(ata, atb).unbind(-1)  # n each
+        fit = torch.stack([
+            a.view(n, 1, 1) * u - b.view(n, 1, 1) * v + tx.view(n, 1, 1),
+            b.view(n, 1, 1) * u + a.view(n, 1, 1) * v + ty.view(n, 1, 1),
+        ], dim=1)  # n 2 h w
+        out = out + m[:, None] * (fit - out)
+    return out
