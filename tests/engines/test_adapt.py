@@ -222,3 +222,27 @@ def test_held_out_windows_decide_how_much_of_the_model_to_trust(context, setting
     scale, errors = choose_residual_scale(garbage, windows, None, s)
     assert scale == 0.0 and errors["1"] > errors["0"]
     assert choose_residual_scale(garbage, _Windows(context, replace(s, validate=False), np.random.default_rng(0)), None, s) == (1.0, {})
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.75, 1.0])
+def test_training_noise_levels_weight_sigma_one_as_configured(context, settings, fraction):
+    """One-step sampling reads the model at sigma = 1: that share of the training windows is noised
+    all the way, the rest at sigma ~ U(0, 1) (recorded from the sigmas the model is called with)."""
+    s = replace(settings, sigma_one_fraction=fraction, adapt_steps=25, batch_size=4, validate=False)
+    model, _ = build_models(s)
+    seen: list[torch.Tensor] = []
+    forward = model.forward
+
+    def spy(x, rgb, sigma, *args, **kwargs):
+        seen.append(torch.as_tensor(sigma).detach().flatten().clone())
+        return forward(x, rgb, sigma, *args, **kwargs)
+
+    model.forward = spy
+    adapt(model, None, context, s)
+    sigmas = torch.cat(seen)
+    assert len(sigmas) == 25 * 4
+    ones = float((sigmas == 1).float().mean())
+    assert abs(ones - fraction) < 0.15
+    rest = sigmas[sigmas < 1]
+    if fraction < 1:
+        assert float(rest.min()) < 0.3 and float(rest.max()) > 0.6  # spread over (0, 1)

@@ -33,7 +33,7 @@ def test_overrides_and_round_trip():
     [
         dict(work_width=150), dict(width=100, num_heads=3), dict(adapt_seconds=None, adapt_steps=None),
         dict(crop_fraction=0.0), dict(reverse_fraction=1.5), dict(sample_steps=0), dict(identity_strength=-1),
-        dict(adapt_steps=-2), dict(threads=-1), dict(prior="learned"), dict(motion_damping=0.0), dict(identity_grad_ratio=-1),
+        dict(adapt_steps=-2), dict(threads=-1), dict(prior="learned"), dict(motion_damping=0.0), dict(identity_grad_ratio=-1), dict(sigma_one_fraction=1.5),
     ],
 )
 def test_bad_values_are_usage_errors(bad):

@@ -10,7 +10,8 @@ and ``target_frames``) that end within ``window_span`` frames of the cut, random
 direction label), ``reverse_fraction`` run backwards in time (the other label, windows near the
 same cut), so one model learns to continue either way. Loss: flow matching with the x0 objective,
 ``|model(x_t) - x0|^2`` over the target frames' normalised flows, ``x_t = (1-s) x0 + s noise``,
-``s ~ U(0, 1)`` (``engines.sample`` explains the noise maths). With a motion prior
+``s = 1`` for a share ``sigma_one_fraction`` of the windows (what one-step sampling reads) and
+``s ~ U(0, 1)`` for the rest (``engines.sample`` explains the noise maths). With a motion prior
 (``settings.prior``) ``x0`` is the targets' residual on the prior, the prior extrapolated from every
 flow of the sequence before the targets exactly as sampling does (precomputed once per window start).
 
@@ -310,6 +311,8 @@ def _adapt(model, identity_encoder, context, settings, progress, banks, faces) -
             ctx, target, prior = windows.diffusion_target(flows, priors, model)
             b = ctx.shape[0]
             sigma = torch.rand((b,), generator=gen)
+            if settings.sigma_one_fraction > 0:  # 1-step sampling reads the model at sigma = 1 only
+                sigma = torch.where(torch.rand((b,), generator=gen) < settings.sigma_one_fraction, torch.ones_like(sigma), sigma)
             noise = torch.randn(target.shape, generator=gen)
             s = sigma.view(b, 1, 1, 1, 1)
             xt = torch.cat([ctx, (1 - s) * target + s * noise], dim=1)
