@@ -1,11 +1,14 @@
 """Built-in engine against the baselines on the shared clips (run by hand; prints a table).
 
-    python benchmarks/bench_engine.py [--quality draft normal] [--clips tears openmpf]
+    python benchmarks/bench_engine.py [--quality draft normal high] [--clips tears openmpf] [--seeds 0 1 2]
 
 Protocol (as the prototype notes): Tears of Steel known 65..160, next 24 hidden; openmpf video_01
 known 0..65, next 24 hidden. Every engine runs through the same pipeline as `lengthen evaluate`
 (encode included) with the banks scanned once from the known frames. Also prints seconds per
-generated frame and per adaptation, and the process's peak memory.
+generated frame and per adaptation, and the process's peak memory. The baselines run at the first
+quality; ``motion`` (whose working resolution and damping follow the preset) runs again at each
+later one, so every ``builtin`` row has a like-for-like ``motion`` row. Each seed of ``--seeds``
+adds a ``builtin`` row (adaptation is time-boxed, so the step count varies with the machine's load).
 """
 
 from __future__ import annotations
@@ -33,19 +36,29 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quality", nargs="+", default=["draft"])
     ap.add_argument("--clips", nargs="+", default=list(CLIPS))
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--no-baselines", action="store_true")
     args = ap.parse_args()
     for clip in args.clips:
         for i, quality in enumerate(args.quality):
-            engines = ([] if args.no_baselines or i else list(BASELINES)) + ["builtin"]
-            with tempfile.TemporaryDirectory() as tmp:
-                request = ExtendRequest(settings=EngineSettings(quality=quality))
-                result = evaluate(CLIPS[clip], engines, request, Path(tmp))
-            result.pop("_frames")
+            baselines = [] if args.no_baselines else (list(BASELINES) if not i else ["motion"])
+            rows, result = {}, None
+            for k, seed in enumerate(args.seeds):
+                with tempfile.TemporaryDirectory() as tmp:
+                    request = ExtendRequest(settings=EngineSettings(quality=quality, seed=seed))
+                    result = evaluate(CLIPS[clip], (baselines if not k else []) + ["builtin"], request, Path(tmp))
+                result.pop("_frames")
+                row = result["rows"].pop("builtin")
+                rows.update(result["rows"])
+                name = f"builtin s{seed}" if len(args.seeds) > 1 else "builtin"
+                rows[name] = {**row, "engine": name}
+            result["rows"] = rows
             print(f"\n### {clip}: known {result['known'][0]}..{result['known'][1]}, hidden {result['holdout']}, builtin {quality}\n")
             print(table(result))
-            steps = result["rows"]["builtin"].get("adapt_steps")
-            print(f"\nbuiltin {quality}: {steps} adaptation steps")
+            for name, row in rows.items():
+                if "adapt_steps" in row:
+                    print(f"{name} {quality}: {row['adapt_steps']} adaptation steps, residual scale {row.get('residual_scale')}, "
+                          f"{row['seconds_per_frame']} s per generated frame")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory (RSS) {peak:.0f} MiB")
 

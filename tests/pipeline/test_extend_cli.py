@@ -79,3 +79,30 @@ def test_context_never_crosses_a_cut(shared_testdata, tmp_path):
     assert run.returncode == 0, run.stderr
     d = json.loads(run.stdout)["directions"]["tail"]
     assert d["context_frames"] == 16 and d["context_dropped_at_cut"] == 25  # 65..80 kept, 40..64 dropped
+
+
+def test_evaluate_prints_the_table_with_the_baselines(clip, tmp_path):
+    """`lengthen evaluate` hides the last frames of a real file, extends over them with the engine
+    and with every baseline through the extend pipeline, and scores them against the hidden truth."""
+    before = clip.read_bytes()
+    out = tmp_path / "eval"
+    run = _run("evaluate", str(clip), "--holdout", "6", "--quality", "tiny", "--no-faces", "-o", str(out))
+    assert run.returncode == 0, run.stderr
+    header, *lines = [line for line in run.stdout.splitlines() if "|" in line]
+    assert [c.strip() for c in header.split("|")][:6] == ["engine", "seam_jump", "motion_energy", "flicker", "psnr4", "psnr6"]
+    assert [line.split("|")[0].strip() for line in lines] == ["truth", "freeze", "flow-raw", "motion", "builtin"]
+    result = json.loads((out / "results.json").read_text())
+    assert result["known"] == [0, 23] and result["holdout"] == 6
+    rows = result["rows"]
+    assert rows["freeze"]["motion_energy"] == 0.0 and rows["truth"]["motion_energy"] > 0.2
+    # the clip pans and zooms: continuing its motion must beat holding the last frame
+    for name in ("flow-raw", "motion", "builtin"):
+        assert rows[name]["psnr4"] > rows["freeze"]["psnr4"] + 1.0, (name, rows[name]["psnr4"], rows["freeze"]["psnr4"])
+        assert rows[name]["motion_energy"] > 0.2
+    assert rows["builtin"]["adapt_steps"] == 10 and 0.0 <= rows["builtin"]["residual_scale"] <= 1.0
+    for png in ("chart.png", "filmstrip.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert clip.read_bytes() == before
+    bad = _run("evaluate", str(clip), "--holdout", "29", "--quality", "tiny", "--no-faces", "-o", str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "astro.mov" in bad.stderr and "--holdout 29" in bad.stderr
+    assert not (tmp_path / "bad" / "results.json").exists()

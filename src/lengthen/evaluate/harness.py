@@ -85,9 +85,10 @@ def evaluate(spec: EvalSpec, engines: list[str], request: ExtendRequest, out_dir
         rows[name] = {"engine": name, **seam_and_motion(known, frames, "tail"), **fidelity(truth, frames),
                       **_identity(frames, banks, backend), "seconds": round(seconds, 2),
                       "seconds_per_frame": round(seconds / spec.holdout, 3)}
-        steps = outcome.report["directions"][spec.direction].get("engine_info", {}).get("adapt_steps")
-        if steps is not None:
-            rows[name]["adapt_steps"] = steps
+        info_e = outcome.report["directions"][spec.direction].get("engine_info", {})
+        for key in ("adapt_steps", "residual_scale"):  # the built-in engine's training, for benchmarks
+            if info_e.get(key) is not None:
+                rows[name][key] = info_e[key]
     return {"media": str(spec.media), "known": [spec.first, known_last], "holdout": spec.holdout, "rate": info.fps,
             "characters": [{"id": b.id, "name": b.name} for b in banks], "rows": rows, "_frames": (known, truth, generated)}
 
