@@ -42,7 +42,7 @@ def main() -> None:
     for clip in args.clips:
         for i, quality in enumerate(args.quality):
             baselines = [] if args.no_baselines else (list(BASELINES) if not i else ["motion"])
-            rows, result = {}, None
+            rows = {}
             for k, seed in enumerate(args.seeds):
                 with tempfile.TemporaryDirectory() as tmp:
                     request = ExtendRequest(settings=EngineSettings(quality=quality, seed=seed))

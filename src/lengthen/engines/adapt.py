@@ -311,7 +311,7 @@ def _adapt(model, identity_encoder, context, settings, progress, banks, faces) -
             ctx, target, prior = windows.diffusion_target(flows, priors, model)
             b = ctx.shape[0]
             sigma = torch.rand((b,), generator=gen)
-            if settings.sigma_one_fraction > 0:  # 1-step sampling reads the model at sigma = 1 only
+            if settings.sigma_one_fraction > 0:  # 1-step sampling reads sigma = 1; at 0 the draws stay as before
                 sigma = torch.where(torch.rand((b,), generator=gen) < settings.sigma_one_fraction, torch.ones_like(sigma), sigma)
             noise = torch.randn(target.shape, generator=gen)
             s = sigma.view(b, 1, 1, 1, 1)

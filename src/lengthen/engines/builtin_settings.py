@@ -58,8 +58,9 @@ class BuiltinSettings:
     # follows; weighting training there is what lets the model beat the prior on the held-out
     # windows. Tears, draft, 30 steps, seeds 0-2, held-out flow error at the chosen scale vs the
     # prior's 0.234 px: 0.231/0.230/0.232 at 0 (scale 0.25), 0.225/0.227/0.231 at 0.75 (scale
-    # 0.5-0.75); end to end (draft, seed 0) PSNR of the first 4 frames 26.53 -> 26.88 dB. The other
-    # quarter keeps multi-step sampling (``--steps``) meaningful.
+    # 0.5-0.75); end to end (draft) PSNR of the first 4 frames 26.53 dB at 0 (seed 0), 26.88 / 26.50 /
+    # 26.69 at 0.75 (seeds 0-2; the motion engine 26.60). The other quarter keeps multi-step
+    # sampling (``--steps``) meaningful.
     sigma_one_fraction: float = 0.75
     adapt_seconds: float | None = 240.0
     adapt_steps: int | None = None

@@ -85,10 +85,10 @@ def evaluate(spec: EvalSpec, engines: list[str], request: ExtendRequest, out_dir
         rows[name] = {"engine": name, **seam_and_motion(known, frames, "tail"), **fidelity(truth, frames),
                       **_identity(frames, banks, backend), "seconds": round(seconds, 2),
                       "seconds_per_frame": round(seconds / spec.holdout, 3)}
-        info_e = outcome.report["directions"][spec.direction].get("engine_info", {})
+        engine_info = outcome.report["directions"][spec.direction].get("engine_info", {})
         for key in ("adapt_steps", "residual_scale"):  # the built-in engine's training, for benchmarks
-            if info_e.get(key) is not None:
-                rows[name][key] = info_e[key]
+            if engine_info.get(key) is not None:
+                rows[name][key] = engine_info[key]
     return {"media": str(spec.media), "known": [spec.first, known_last], "holdout": spec.holdout, "rate": info.fps,
             "characters": [{"id": b.id, "name": b.name} for b in banks], "rows": rows, "_frames": (known, truth, generated)}
 
