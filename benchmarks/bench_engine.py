@@ -53,12 +53,18 @@ def main() -> None:
                 name = f"builtin s{seed}" if len(args.seeds) > 1 else "builtin"
                 rows[name] = {**row, "engine": name}
             result["rows"] = rows
-            print(f"\n### {clip}: known {result['known'][0]}..{result['known'][1]}, hidden {result['holdout']}, builtin {quality}\n")
+            print(
+                f"\n### {clip}: known {result['known'][0]}..{result['known'][1]}, hidden "
+                f"{result['holdout']}, builtin {quality}\n"
+            )
             print(table(result))
             for name, row in rows.items():
                 if "adapt_steps" in row:
-                    print(f"{name} {quality}: {row['adapt_steps']} adaptation steps, residual scale {row.get('residual_scale')}, "
-                          f"{row['seconds_per_frame']} s per generated frame")
+                    print(
+                        f"{name} {quality}: {row['adapt_steps']} adaptation steps, "
+                        f"residual scale {row.get('residual_scale')}, "
+                        f"{row['seconds_per_frame']} s per generated frame"
+                    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory (RSS) {peak:.0f} MiB")
 

@@ -102,13 +102,17 @@ def main(argv=None) -> int:
         theirs = bench_dlib(frames)
         rows.append((label, len(frames), ours, theirs))
     print(f"face backend 'dlib' (torch {torch.__version__}, {args.threads} threads, cpu)")
-    head = f"{'size':10s} {'frames':>6s} {'faces':>5s} {'frames/s':>9s} {'faces/s':>8s} {'detect ms':>10s} {'align ms':>9s} {'embed ms':>9s} {'vs dlib':>8s}"
+    head = (
+        f"{'size':10s} {'frames':>6s} {'faces':>5s} {'frames/s':>9s} {'faces/s':>8s} "
+        f"{'detect ms':>10s} {'align ms':>9s} {'embed ms':>9s} {'vs dlib':>8s}"
+    )
     print(head)
     print("-" * len(head))
     for label, n, o, d in rows:
         ratio = f"{o['frames/s'] / d['frames/s']:.2f}x" if d else "n/a"
         print(f"{label:10s} {n:6d} {o['faces']:5d} {o['frames/s']:9.2f} {o['faces/s']:8.2f} "
-              f"{o['detect ms/frame']:10.0f} {o['align ms/frame']:9.1f} {o['embed ms/frame']:9.1f} {ratio:>8s}")  # fmt: skip
+              f"{o['detect ms/frame']:10.0f} {o['align ms/frame']:9.1f} {o['embed ms/frame']:9.1f} "
+              f"{ratio:>8s}")  # fmt: skip
     return 0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from lengthen.media.reader import read_frames  # noqa: E402
-from lengthen.media.synthetic import ENCODERS, encode_clip, pan_zoom_frames  # noqa: E402
+from lengthen.media.synthetic import encode_clip, pan_zoom_frames  # noqa: E402
 from lengthen.media.writer import write_video  # noqa: E402
 
 FRAMES = 120
@@ -43,7 +43,11 @@ def time_ffmpeg(path: Path) -> float:
 
     exe = imageio_ffmpeg.get_ffmpeg_exe()
     t = time.perf_counter()
-    out = subprocess.run([exe, "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [exe, "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     seconds = time.perf_counter() - t
     assert len(out) == FRAMES * 1080 * 1920 * 3
     return FRAMES / seconds

@@ -37,8 +37,11 @@ def main(argv=None) -> int:
     backend = get_backend(settings.backend)
     t = time.perf_counter()
     backend.embed(backend.align(*_warm()))  # load weights outside the timing
-    print(f"backend {backend.name}: weights loaded in {time.perf_counter() - t:.1f} s; "
-          f"{args.threads} threads, {os.getloadavg()[0]:.1f} load average", file=sys.stderr)
+    print(
+        f"backend {backend.name}: weights loaded in {time.perf_counter() - t:.1f} s; "
+        f"{args.threads} threads, {os.getloadavg()[0]:.1f} load average",
+        file=sys.stderr,
+    )
     print("| clip | size | duration s | frames looked at | faces | characters | wall s | s / frame | x real time |")
     print("|---|---|---|---|---|---|---|---|---|")
     for clip in clips:
@@ -47,8 +50,10 @@ def main(argv=None) -> int:
         r = scan([clip], settings, backend)
         wall = time.perf_counter() - t
         dur = info.frames / float(info.rate)
-        print(f"| {clip.name} | {info.width}x{info.height} | {dur:.1f} | {r.frames_scanned} | {r.faces_found} | "
-              f"{len(r.banks)} | {wall:.1f} | {wall / max(1, r.frames_scanned):.2f} | {dur / wall:.2f} |")
+        print(
+            f"| {clip.name} | {info.width}x{info.height} | {dur:.1f} | {r.frames_scanned} | {r.faces_found} | "
+            f"{len(r.banks)} | {wall:.1f} | {wall / max(1, r.frames_scanned):.2f} | {dur / wall:.2f} |"
+        )
     return 0
 
 

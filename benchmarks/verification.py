@@ -84,10 +84,14 @@ def main(argv=None) -> int:
     elapsed = time.perf_counter() - t0
     same, cos, dist = pair_scores(labels, emb, raw)
     chosen = same_person_threshold(backend.name)
-    print(f"{len(files)} photos, {len(set(labels))} identities, {int(same.sum())} same pairs, "
-          f"{int((~same).sum())} different pairs ({elapsed:.1f} s to embed)")
-    print(f"same-pair cosine: min {cos[same].min():.3f} mean {cos[same].mean():.3f}; "
-          f"different-pair cosine: max {cos[~same].max():.3f} mean {cos[~same].mean():.3f}")
+    print(
+        f"{len(files)} photos, {len(set(labels))} identities, {int(same.sum())} same pairs, "
+        f"{int((~same).sum())} different pairs ({elapsed:.1f} s to embed)"
+    )
+    print(
+        f"same-pair cosine: min {cos[same].min():.3f} mean {cos[same].mean():.3f}; "
+        f"different-pair cosine: max {cos[~same].max():.3f} mean {cos[~same].mean():.3f}"
+    )
     rows = []
     for t in sorted({0.80, 0.82, 0.85, 0.88, 0.89, 0.90, 0.91, 0.92, chosen}):
         rows.append((f"cosine >= {t:.2f}" + ("  (chosen)" if t == chosen else ""), *rates(same, cos >= t)))
@@ -99,9 +103,11 @@ def main(argv=None) -> int:
     print(table)
     if args.readme:
         with open(args.readme, "a", encoding="utf-8") as fh:
-            fh.write(f"\nVerification on the shared identity photos ({len(files)} photos, "
-                     f"{len(set(labels))} people, {int(same.sum())} same / {int((~same).sum())} "
-                     f"different pairs, backend `{backend.name}`):\n\n{table}\n")
+            fh.write(
+                f"\nVerification on the shared identity photos ({len(files)} photos, "
+                f"{len(set(labels))} people, {int(same.sum())} same / {int((~same).sum())} "
+                f"different pairs, backend `{backend.name}`):\n\n{table}\n"
+            )
     return 0
 
 

@@ -12,6 +12,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 
 
+TESTDATA = REPO / "tests" / "data"  # redistributable clips, photos and dlib oracles (see its README)
+
+
 def _shared_testdata() -> Path | None:
     env = os.environ.get("LENGTHEN_SHARED")
     candidates = [Path(env) / "testdata"] if env else []
@@ -23,11 +26,32 @@ def _shared_testdata() -> Path | None:
 
 
 @pytest.fixture(scope="session")
+def testdata() -> Path:
+    """The test media that ship in the repository: every essential test reads only these."""
+    return TESTDATA
+
+
+@pytest.fixture(scope="session")
 def shared_testdata() -> Path:
+    """The optional extra layer (MEDS-II photos, images whose rights are unclear): tests that use it
+    are marked ``shared`` and deselected, not skipped, when ../shared/testdata is absent."""
     path = _shared_testdata()
-    if path is None:
-        pytest.skip("shared test data (../shared/testdata) not found")
+    assert path is not None, "tests marked 'shared' are deselected without ../shared/testdata"
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    if _shared_testdata() is not None:
+        return
+    extra = [item for item in items if item.get_closest_marker("shared")]
+    if extra:
+        config.hook.pytest_deselected(items=extra)
+        items[:] = [item for item in items if not item.get_closest_marker("shared")]
+
+
+def pytest_report_header(config):
+    where = _shared_testdata()
+    return f"optional shared test layer: {where if where else 'absent (tests marked shared deselected)'}"
 
 
 @pytest.fixture(autouse=True)

@@ -30,8 +30,12 @@ def test_cancel_is_seen_at_the_next_check():
 
 
 def test_request_json_round_trip():
-    req = ExtendRequest(engine="motion", settings=EngineSettings(quality="draft", candidates=3, seed=9, options={"attention": "sage"}),
-                        refs=(("Ann", "/x/ann.jpg"),), context_frames=32)
+    req = ExtendRequest(
+        engine="motion",
+        settings=EngineSettings(quality="draft", candidates=3, seed=9, options={"attention": "sage"}),
+        refs=(("Ann", "/x/ann.jpg"),),
+        context_frames=32,
+    )
     again = ExtendRequest.from_json(req.to_json())
     assert again == req
     assert json.loads(req.to_json())["settings"]["candidates"] == 3

@@ -56,7 +56,9 @@ def export_current_timeline(resolve, folder: Path) -> Path:
         raise ResolveError("no timeline is open: open the timeline to extend in the Edit page")
     path = Path(folder) / f"{_safe(timeline.GetName())}_{time.strftime('%Y%m%d-%H%M%S')}.otio"
     if not timeline.Export(str(path), resolve.EXPORT_OTIO, resolve.EXPORT_NONE) or not path.is_file():
-        raise ResolveError(f"Resolve could not export the timeline as OTIO to {path} (Resolve 18.5 or later is needed)")
+        raise ResolveError(
+            f"Resolve could not export the timeline as OTIO to {path} (Resolve 18.5 or later is needed)"
+        )
     return path
 
 
@@ -86,7 +88,9 @@ def import_result(resolve, data: dict, name: str):
     project = current_project(resolve)
     pool = project.GetMediaPool()
     root = pool.GetRootFolder()
-    folder = next((f for f in (root.GetSubFolderList() or []) if f.GetName() == BIN_NAME), None) or pool.AddSubFolder(root, BIN_NAME)
+    folder = next((f for f in (root.GetSubFolderList() or []) if f.GetName() == BIN_NAME), None) or pool.AddSubFolder(
+        root, BIN_NAME
+    )
     if folder is not None:
         pool.SetCurrentFolder(folder)
     media = [m for m in data.get("media", []) if Path(m).is_file()]

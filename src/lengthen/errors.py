@@ -80,8 +80,7 @@ class MissingDependency(LengthenError):
 
     def __init__(self, module: str, extra: str) -> None:
         super().__init__(
-            f"the optional dependency {module!r} is not installed; "
-            f"install it with: pip install 'lengthen[{extra}]'"
+            f"the optional dependency {module!r} is not installed; install it with: pip install 'lengthen[{extra}]'"
         )
         self.module = module
         self.extra = extra

@@ -83,7 +83,14 @@ def identity_banks(spec: ShotSpec, request: ExtendRequest, backend, progress) ->
     if request.banks_dir is not None:
         banks = list(load_banks(request.banks_dir))
     elif request.scan_faces:
-        result = scan_shot(spec.media, spec.first, spec.last, ScanSettings(backend=request.face_backend), backend=backend, progress=progress)
+        result = scan_shot(
+            spec.media,
+            spec.first,
+            spec.last,
+            ScanSettings(backend=request.face_backend),
+            backend=backend,
+            progress=progress,
+        )
         banks = list(result.banks)
     for name, photo in request.refs:
         banks = add_reference_photo(banks, name, photo, backend)
@@ -102,11 +109,11 @@ def _read_context(spec: ShotSpec, direction: str, frames: int, progress) -> tupl
 
 def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOutcome:
     """Generate, rerank, colour-match and encode every direction a shot asks for."""
+    from .engines.rerank import candidate_score, identity_scores
     from .evaluate.metrics import seam_and_motion
     from .media.color import match_seam
     from .media.probe import probe
     from .media.writer import VideoWriter, versioned_path
-    from .engines.rerank import candidate_score, identity_scores
     from .timeline.metadata import jsonable
 
     progress = progress or SilentProgress()
@@ -116,13 +123,23 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
     with timer("probe"):
         info = probe(spec.media)
     if info.rate != spec.rate:
-        raise UsageError(f"clip rate {spec.rate} does not match its media's rate {info.fps}", clip=spec.clip, path=spec.media)
+        raise UsageError(
+            f"clip rate {spec.rate} does not match its media's rate {info.fps}", clip=spec.clip, path=spec.media
+        )
     if spec.last >= info.frames:
-        raise MediaError(f"shot ends at frame {spec.last} but the media has {info.frames} frames", path=spec.media, clip=spec.clip, frame=spec.last)
+        raise MediaError(
+            f"shot ends at frame {spec.last} but the media has {info.frames} frames",
+            path=spec.media,
+            clip=spec.clip,
+            frame=spec.last,
+        )
     engine = get_engine(request.engine, request.settings)
     want_context = max(engine.min_context, request.context_frames or DEFAULT_CONTEXT_FRAMES)
     if spec.length < engine.min_context:
-        raise UsageError(f"the shot has {spec.length} frames; engine {engine.name!r} needs at least {engine.min_context}", clip=spec.clip)
+        raise UsageError(
+            f"the shot has {spec.length} frames; engine {engine.name!r} needs at least {engine.min_context}",
+            clip=spec.clip,
+        )
     output_dir = Path(request.output_dir or Path(spec.media).parent / "lengthen_out")
     output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -146,12 +163,18 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
     for direction in spec.directions:
         n = spec.frames_for(direction)
         if engine.max_frames is not None and n > engine.max_frames:
-            raise UsageError(f"{n} {direction} frames asked; engine {engine.name!r} makes at most {engine.max_frames}", clip=spec.clip)
+            raise UsageError(
+                f"{n} {direction} frames asked; engine {engine.name!r} makes at most {engine.max_frames}",
+                clip=spec.clip,
+            )
         progress.check()
         with timer("decode"):
             context, dropped = _read_context(spec, direction, want_context, progress)
         if len(context) < engine.min_context:
-            raise UsageError(f"only {len(context)} context frames before a cut; engine {engine.name!r} needs {engine.min_context}", clip=spec.clip)
+            raise UsageError(
+                f"only {len(context)} context frames before a cut; engine {engine.name!r} needs {engine.min_context}",
+                clip=spec.clip,
+            )
         source_scores = {}
         if backend is not None and banks:
             with timer("score"):
@@ -160,7 +183,12 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         for c in range(request.settings.candidates):
             settings = replace(request.settings, seed=request.settings.seed + c)
             req = GenerateRequest(
-                context=context, direction=direction, frames=n, rate=spec.rate, banks=tuple(banks), settings=settings,
+                context=context,
+                direction=direction,
+                frames=n,
+                rate=spec.rate,
+                banks=tuple(banks),
+                settings=settings,
                 # one adaptation per shot and base seed: best-of-N candidates share it, and only the length may change
                 cache_key=f"{Path(spec.media).resolve()}|{spec.first}|{spec.last}|{direction}|{engine.name}|{request.settings.seed}",
             )
@@ -168,7 +196,11 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
                 result = engine.generate(req, progress)
             frames = result.frames
             if frames.shape != (n,) + context.shape[1:] or frames.dtype != np.uint8:
-                raise LengthenError(f"engine {engine.name!r} returned {frames.dtype} {frames.shape}, expected {(n,) + context.shape[1:]}", clip=spec.clip)
+                raise LengthenError(
+                    f"engine {engine.name!r} returned {frames.dtype} {frames.shape}, expected "
+                    f"{(n,) + context.shape[1:]}",
+                    clip=spec.clip,
+                )
             with timer("seam"):
                 edge = context[-1] if direction == "tail" else context[0]
                 frames, correction = match_seam(frames, edge, direction)
@@ -177,15 +209,34 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             if backend is not None and banks:
                 with timer("score"):
                     scores = identity_scores(frames, banks, backend)
-            candidates.append({"seed": settings.seed, "frames": frames, "info": result.info, "scores": scores, "figures": figures, "score": candidate_score(scores, figures["seam_jump"]), "correction": correction.tolist()})
+            candidates.append(
+                {
+                    "seed": settings.seed,
+                    "frames": frames,
+                    "info": result.info,
+                    "scores": scores,
+                    "figures": figures,
+                    "score": candidate_score(scores, figures["seam_jump"]),
+                    "correction": correction.tolist(),
+                }
+            )
         best = max(candidates, key=lambda c: c["score"])
         first_frame = spec.generated_first_frame(direction)
         start_tc = spec.generated_timecode(direction)
         path = versioned_path(output_dir, f"{_safe_name(spec.clip)}_{direction}")
         with timer("encode"):
-            with VideoWriter(path, rate=spec.rate, width=info.width, height=info.height, codec=request.codec, start_timecode=start_tc,
-                             reel=f"LN{_safe_name(spec.clip)[:4]}{direction[0].upper()}", sar=info.sar, protect=(spec.media, *request.protect),
-                             metadata={"comment": f"lengthen {__version__} generated {direction} frames ({engine.name})"}) as writer:
+            with VideoWriter(
+                path,
+                rate=spec.rate,
+                width=info.width,
+                height=info.height,
+                codec=request.codec,
+                start_timecode=start_tc,
+                reel=f"LN{_safe_name(spec.clip)[:4]}{direction[0].upper()}",
+                sar=info.sar,
+                protect=(spec.media, *request.protect),
+                metadata={"comment": f"lengthen {__version__} generated {direction} frames ({engine.name})"},
+            ) as writer:
                 for i in range(0, n, 16):
                     progress.check()
                     writer.write(best["frames"][i : i + 16])
@@ -256,8 +307,17 @@ def splice_media(spec: ShotSpec, outcome: ShotOutcome, output_dir, codec: str = 
     by_dir = {g.direction: g for g in outcome.generated}
     start_tc = by_dir["head"].start_timecode if "head" in by_dir else _tc_at(spec, spec.first)
     path = versioned_path(Path(output_dir), f"{_safe_name(spec.clip)}_spliced")
-    with VideoWriter(path, rate=spec.rate, width=info.width, height=info.height, codec=codec, start_timecode=start_tc,
-                     reel=f"LN{_safe_name(spec.clip)[:5]}", sar=info.sar, protect=(spec.media,)) as writer:
+    with VideoWriter(
+        path,
+        rate=spec.rate,
+        width=info.width,
+        height=info.height,
+        codec=codec,
+        start_timecode=start_tc,
+        reel=f"LN{_safe_name(spec.clip)[:5]}",
+        sar=info.sar,
+        protect=(spec.media,),
+    ) as writer:
         if "head" in by_dir:
             writer.write(read_frames(by_dir["head"].path, 0, by_dir["head"].frames))
         chunk = []

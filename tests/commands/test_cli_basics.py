@@ -23,8 +23,12 @@ def test_help_is_fast_and_imports_no_heavy_modules():
 
 
 def test_import_lengthen_is_light():
-    run = subprocess.run([sys.executable, "-c", "import sys, lengthen; print([m for m in ('torch','PyQt6','av') if m in sys.modules])"],
-                         capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", "import sys, lengthen; print([m for m in ('torch','PyQt6','av') if m in sys.modules])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert run.stdout.strip() == "[]"
 
 
@@ -41,7 +45,15 @@ def test_no_command_is_usage_error():
 def test_doctor_reports_every_check():
     run = _run("doctor", "--json")
     checks = {c["check"]: c for c in json.loads(run.stdout)}
-    for name in ("python", "torch", "encoder prores", "encoder dnxhr", "encoder h264", "face models (dlib, CC0)", "disk space"):
+    for name in (
+        "python",
+        "torch",
+        "encoder prores",
+        "encoder dnxhr",
+        "encoder h264",
+        "face models (dlib, CC0)",
+        "disk space",
+    ):
         assert name in checks
     assert checks["encoder prores"]["ok"] is True
     required_ok = all(c["ok"] for c in checks.values() if c["required"])

@@ -10,8 +10,8 @@ from PIL import Image
 from lengthen.cli import main
 
 
-def test_embed_json_one_face_bad_image_and_no_face(shared_testdata, tmp_path, capsys):
-    astronaut = str(shared_testdata / "images" / "skimage__astronaut.png")
+def test_embed_json_one_face_bad_image_and_no_face(testdata, tmp_path, capsys):
+    astronaut = str(testdata / "images" / "skimage__astronaut.png")
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image at all")
     blank = tmp_path / "blank.png"
@@ -32,17 +32,17 @@ def test_embed_json_one_face_bad_image_and_no_face(shared_testdata, tmp_path, ca
     assert images[1]["faces"] == []
 
 
-def test_embed_table_and_exit_zero_without_faces(shared_testdata, tmp_path, capsys):
+def test_embed_table_and_exit_zero_without_faces(testdata, tmp_path, capsys):
     blank = tmp_path / "blank.png"
     Image.fromarray(np.zeros((100, 100, 3), np.uint8)).save(blank)
-    astronaut = str(shared_testdata / "images" / "skimage__astronaut.png")
+    astronaut = str(testdata / "images" / "skimage__astronaut.png")
     assert main(["embed", str(blank), astronaut, "--upsample", "0"]) == 0
     out = capsys.readouterr().out
     assert "no faces" in out and "skimage__astronaut.png" in out
 
 
-def test_embed_raw_descriptors_and_bad_backend(shared_testdata, capsys):
-    astronaut = str(shared_testdata / "images" / "skimage__astronaut.png")
+def test_embed_raw_descriptors_and_bad_backend(testdata, capsys):
+    astronaut = str(testdata / "images" / "skimage__astronaut.png")
     assert main(["embed", "--json", "--raw", astronaut]) == 0
     emb = np.asarray(json.loads(capsys.readouterr().out)["images"][0]["faces"][0]["embedding"])
     assert 1.2 < np.linalg.norm(emb) < 1.8  # dlib's raw descriptor scale

@@ -22,12 +22,12 @@ def snapshot(folder):
 
 
 @pytest.fixture(scope="module")
-def scanned(shared_testdata, tmp_path_factory):
+def scanned(testdata, tmp_path_factory):
     """One real scan (the 1-second party clip: 3 sampled frames) plus an unreadable input."""
     out = tmp_path_factory.mktemp("banks") / "cast"
     bad = out.parent / "bad.mov"
     bad.write_bytes(b"\x00" * 100)
-    clip = shared_testdata / "video" / "openmpf__video_01_h265_aac.mp4"
+    clip = testdata / "video" / "openmpf__video_01_h265_aac.mp4"
     code = main(["faces", str(clip), str(bad), "-o", str(out), "--json"])
     return code, out
 
@@ -43,7 +43,7 @@ def test_scan_writes_banks_and_reports_the_bad_input(scanned, capsys):
     assert (out / "contact_sheet.png").stat().st_size > 1000
 
 
-def test_json_output_and_edit_form(scanned, capsys, tmp_path, shared_testdata):
+def test_json_output_and_edit_form(scanned, capsys, tmp_path, testdata):
     _, src = scanned
     cast = tmp_path / "cast"
     shutil.copytree(src, cast)
@@ -63,7 +63,7 @@ def test_json_output_and_edit_form(scanned, capsys, tmp_path, shared_testdata):
     assert chars[0]["faces"] == faces["char_001"] + faces["char_002"]
     assert not (cast / "char_002").exists()
 
-    photo = shared_testdata / "images" / "skimage__astronaut.png"
+    photo = testdata / "images" / "skimage__astronaut.png"
     code, out, err = run(capsys, "--add-ref", f"Eileen={photo}", "--json", cast)
     chars = json.loads(out)["characters"]
     assert code == 0 and chars[-1]["name"] == "Eileen" and chars[-1]["faces"] == 1
@@ -76,7 +76,7 @@ def test_json_output_and_edit_form(scanned, capsys, tmp_path, shared_testdata):
     assert code == 1 and "blank.png" in err and "no face" in err
 
 
-def test_corrupt_bank_dir_is_not_overwritten(scanned, capsys, tmp_path, shared_testdata):
+def test_corrupt_bank_dir_is_not_overwritten(scanned, capsys, tmp_path, testdata):
     _, src = scanned
     cast = tmp_path / "cast"
     shutil.copytree(src, cast)
@@ -86,7 +86,7 @@ def test_corrupt_bank_dir_is_not_overwritten(scanned, capsys, tmp_path, shared_t
     assert code == 2 and "char_002/bank.json" in err
     (cast / "characters.json").write_text('{"schema": "lengthen.characters", "version": 7}')
     before = snapshot(cast)
-    code, out, err = run(capsys, shared_testdata / "images" / "skimage__astronaut.png", "-o", cast)
+    code, out, err = run(capsys, testdata / "images" / "skimage__astronaut.png", "-o", cast)
     assert code == 2 and "characters.json" in err and "version 7" in err
     assert snapshot(cast) == before
 
@@ -109,9 +109,15 @@ def test_timeline_input_without_faces_gives_an_empty_set(tmp_path, capsys):
     track = otio.schema.Track()
     timeline.tracks.append(track)
     ref = otio.schema.ExternalReference(target_url="media/grey.mov")
-    track.append(otio.schema.Clip(name="grey", media_reference=ref,
-                                  source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, 24),
-                                                                       otio.opentime.RationalTime(12, 24))))
+    track.append(
+        otio.schema.Clip(
+            name="grey",
+            media_reference=ref,
+            source_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(12, 24)
+            ),
+        )
+    )
     otio.adapters.write_to_file(timeline, str(tmp_path / "cut.otio"))
     out = tmp_path / "cast"
     code, stdout, err = run(capsys, tmp_path / "cut.otio", "-o", out, "--json")

@@ -50,8 +50,9 @@ def test_finds_weights_in_lengthen_models_and_model_path(capsys, tmp_path, tmp_p
 
 def test_missing_weights_fail_in_one_line_naming_places_and_command(capsys, tmp_path):
     eng = get_engine("wan-vace", EngineSettings(quality="tiny"))
-    import numpy as np
     from fractions import Fraction
+
+    import numpy as np
 
     from lengthen.errors import ModelError
 

@@ -24,13 +24,29 @@ def test_plan_json_and_table(cut, capsys):
     assert main(["plan", str(cut), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     # default handles 12; see tests/timeline/test_timeline_plan.py for the arithmetic
-    got = {s["clip"]: (s["track"], Path(s["media"]).name, s["rate"], s["head_frames"], s["tail_frames"]) for s in data["shots"]}
-    assert got == {"A": ("V1", "a.mp4", "24000/1001", 8, 0), "B": ("V1", "b.mov", "24000/1001", 15, 0),
-                   "C": ("V1", "a.mp4", "24000/1001", 0, 12), "D": ("V2", "b.mov", "24000/1001", 2, 12)}
+    got = {
+        s["clip"]: (s["track"], Path(s["media"]).name, s["rate"], s["head_frames"], s["tail_frames"])
+        for s in data["shots"]
+    }
+    assert got == {
+        "A": ("V1", "a.mp4", "24000/1001", 8, 0),
+        "B": ("V1", "b.mov", "24000/1001", 15, 0),
+        "C": ("V1", "a.mp4", "24000/1001", 0, 12),
+        "D": ("V2", "b.mov", "24000/1001", 2, 12),
+    }
     assert main(["plan", str(cut), "--head", "0", "--tail", "1s"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["clip", "id", "track", "media", "rate", "head", "tail", "seconds"]
-    assert lines[1].split() == ["A", "V1/1", "V1", "a.mp4", "24000/1001", "0", "24", "1.001"]  # 1 s at 23.976 = 24 frames
+    assert lines[1].split() == [
+        "A",
+        "V1/1",
+        "V1",
+        "a.mp4",
+        "24000/1001",
+        "0",
+        "24",
+        "1.001",
+    ]  # 1 s at 23.976 = 24 frames
     assert lines[-1].startswith("4 of 4 clips need frames, 96 frames in all")
 
 

@@ -15,27 +15,46 @@ from lengthen.cli import main  # noqa: E402
 from lengthen.media.probe import probe  # noqa: E402
 
 
-def _cut(shared_testdata, folder):
-    mpf = shared_testdata / "video" / "openmpf__video_01_h265_aac.mp4"  # 31 frames at 30000/1001, 640x480
+def _cut(testdata, folder):
+    mpf = testdata / "video" / "openmpf__video_01_h265_aac.mp4"  # 31 frames at 30000/1001, 640x480
     rate = "30000/1001"
     # first: media frames 2..13, dissolve (in 2, out 2), second: 16..28; gap; third: frames 0..9
-    tl = timeline("party", [track("V1", [media_clip("first", mpf, 2, 12), transition(2, 2, rate),
-                                         media_clip("second", mpf, 16, 13), gap(3, rate), media_clip("third", mpf, 0, 10)])], rate)
+    tl = timeline(
+        "party",
+        [
+            track(
+                "V1",
+                [
+                    media_clip("first", mpf, 2, 12),
+                    transition(2, 2, rate),
+                    media_clip("second", mpf, 16, 13),
+                    gap(3, rate),
+                    media_clip("third", mpf, 0, 10),
+                ],
+            )
+        ],
+        rate,
+    )
     return write(tl, folder / "party.otio")
 
 
-def test_timeline_command_end_to_end(shared_testdata, tmp_path, capsys):
-    cut = _cut(shared_testdata, tmp_path)
+def test_timeline_command_end_to_end(testdata, tmp_path, capsys):
+    cut = _cut(testdata, tmp_path)
     before = cut.read_bytes()
     out = tmp_path / "out" / "party_ext.otio"
     code = main(["timeline", str(cut), "-o", str(out), "--handles", "4", "--engine", "freeze", "--no-faces", "--json"])
     assert code == 0, capsys.readouterr().err
     summary = json.loads(capsys.readouterr().out)
     assert cut.read_bytes() == before
-    # handles 4, media 0..30: first visible 2..13+2 -> head 4-2 = 2, tail 0; second visible 16-2..28 -> 0, tail 28+4-30 = 2;
+    # handles 4, media 0..30: first visible 2..13+2 -> head 4-2 = 2, tail 0; second visible 16-2..28 -> 0,
+    # tail 28+4-30 = 2;
     # third visible 0..9 -> head 4, tail 0
     made = {(s["clip"], g["direction"]): g for s in summary["shots"] for g in s["generated"]}
-    assert {k: g["frames"] for k, g in made.items()} == {("first", "head"): 2, ("second", "tail"): 2, ("third", "head"): 4}
+    assert {k: g["frames"] for k, g in made.items()} == {
+        ("first", "head"): 2,
+        ("second", "tail"): 2,
+        ("third", "head"): 4,
+    }
     tail = probe(made[("second", "tail")]["media"])
     # the tail continues the source timecode: media frame 31 at 30 fps nominal = 00:00:01:01
     assert (tail.codec, tail.fps, tail.frames, tail.start_timecode) == ("prores", "30000/1001", 2, "00:00:01:01")
@@ -47,22 +66,28 @@ def test_timeline_command_end_to_end(shared_testdata, tmp_path, capsys):
     # timeline: first 0..12, second 12..25, gap, third 28..38 -> first head at 0 + (-2 - 2) = -4, 2 frames: all before
     # the timeline start, not placed; third head at 28 - 4 = 24 (4 frames, ends 28); second tail at 12 + (31 - 16) = 27
     # (2 frames), which overlaps the third's head -> the second track
-    placed = [[(round(c.range_in_parent().start_time.value), round(c.duration().value), c.name) for c in t.find_clips()]
-              for t in result.tracks[1:]]
+    placed = [
+        [(round(c.range_in_parent().start_time.value), round(c.duration().value), c.name) for c in t.find_clips()]
+        for t in result.tracks[1:]
+    ]
     assert placed == [[(24, 4, "third [lengthen head]")], [(27, 2, "second [lengthen tail]")]]
-    assert [dict(d) for d in result.metadata["lengthen"]["not_placed"]] == [{"clip": "first", "direction": "head", "frames": 2,
-                                                          "media": made[("first", "head")]["media"]}]
+    assert [dict(d) for d in result.metadata["lengthen"]["not_placed"]] == [
+        {"clip": "first", "direction": "head", "frames": 2, "media": made[("first", "head")]["media"]}
+    ]
     assert all(c.metadata["lengthen"]["schema_version"] == 1 for t in result.tracks[1:] for c in t.find_clips())
     assert out.with_name("party_ext_media").is_dir() and not list(out.parent.glob(".*partial*"))
 
 
-def test_timeline_command_bad_input(shared_testdata, tmp_path, capsys):
-    cut = _cut(shared_testdata, tmp_path)
+def test_timeline_command_bad_input(testdata, tmp_path, capsys):
+    cut = _cut(testdata, tmp_path)
     assert main(["timeline", str(cut), "-o", str(cut), "--engine", "freeze"]) == 2
     assert "overwrite the input" in capsys.readouterr().err
     assert main(["timeline", str(cut), "-o", str(tmp_path / "x.doc"), "--engine", "freeze"]) == 2
     assert "no installed OTIO adapter" in capsys.readouterr().err
-    assert main(["timeline", str(cut), "-o", str(tmp_path / "y.otio"), "--engine", "nope", "--no-faces", "--tail", "2"]) == 1
+    assert (
+        main(["timeline", str(cut), "-o", str(tmp_path / "y.otio"), "--engine", "nope", "--no-faces", "--tail", "2"])
+        == 1
+    )
     err = capsys.readouterr().err
     assert "unknown engine 'nope'" in err and "'first'" in err
     result = otio.adapters.read_from_file(str(tmp_path / "y.otio"))  # the others (none here) still written

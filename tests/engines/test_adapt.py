@@ -17,7 +17,6 @@ from lengthen.errors import Cancelled, EngineError
 from lengthen.identity.loss import extract_chips
 from lengthen.progress import SilentProgress
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 DX = 4  # full-res px per frame, to the right
@@ -178,8 +177,12 @@ def test_identity_preservation_trains_model_and_encoder(video, context, settings
 def test_face_supervision_needs_matching_banks(video, context, settings):
     embed = TinyEmbedder()
     faces = FaceSupervision(
-        video, torch.zeros(len(video), 1, 2, 3), torch.ones(len(video), 1, dtype=torch.bool),
-        torch.tensor([1]), embed, chip_size=24,
+        video,
+        torch.zeros(len(video), 1, 2, 3),
+        torch.ones(len(video), 1, dtype=torch.bool),
+        torch.tensor([1]),
+        embed,
+        chip_size=24,
     )
     model, encoder = build_models(settings, face_dim=16)
     with pytest.raises(ValueError, match="needs identity banks"):
@@ -193,10 +196,10 @@ def test_identity_gradient_is_capped_relative_to_the_flow_gradient():
 
     w = nn.Parameter(torch.tensor([1.0, 2.0]))
     (w.sum() * 0.1).backward()  # flow gradient (0.1, 0.1), norm 0.1414
-    _add_capped_gradient([w], (w ** 2).sum() * 100, 0.5)  # a huge extra gradient (200, 400)
+    _add_capped_gradient([w], (w**2).sum() * 100, 0.5)  # a huge extra gradient (200, 400)
     extra = w.grad - torch.tensor([0.1, 0.1])
-    assert torch.allclose(extra.norm(), torch.tensor(0.5 * 0.1 * 2 ** 0.5), rtol=1e-4)
-    assert torch.allclose(extra / extra.norm(), torch.tensor([1.0, 2.0]) / 5 ** 0.5, rtol=1e-4)  # direction kept
+    assert torch.allclose(extra.norm(), torch.tensor(0.5 * 0.1 * 2**0.5), rtol=1e-4)
+    assert torch.allclose(extra / extra.norm(), torch.tensor([1.0, 2.0]) / 5**0.5, rtol=1e-4)  # direction kept
     v = nn.Parameter(torch.tensor([1.0]))
     (v * 10).sum().backward()
     _add_capped_gradient([v], v.sum() * 0.5, 0.5)  # a small one passes as it is
@@ -221,7 +224,9 @@ def test_held_out_windows_decide_how_much_of_the_model_to_trust(context, setting
         garbage.patch_out.weight.normal_(0, 1.0)
     scale, errors = choose_residual_scale(garbage, windows, None, s)
     assert scale == 0.0 and errors["1"] > errors["0"]
-    assert choose_residual_scale(garbage, _Windows(context, replace(s, validate=False), np.random.default_rng(0)), None, s) == (1.0, {})
+    assert choose_residual_scale(
+        garbage, _Windows(context, replace(s, validate=False), np.random.default_rng(0)), None, s
+    ) == (1.0, {})
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.75, 1.0])

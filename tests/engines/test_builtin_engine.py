@@ -19,7 +19,9 @@ def moving(n=16, h=48, w=64):
 
 def request(frames, direction="tail", n=6, key="shot-a", **kw):
     settings = EngineSettings(quality="tiny", **kw)
-    return GenerateRequest(context=frames, direction=direction, frames=n, rate=Fraction(24), settings=settings, cache_key=key)
+    return GenerateRequest(
+        context=frames, direction=direction, frames=n, rate=Fraction(24), settings=settings, cache_key=key
+    )
 
 
 def test_tail_then_cache_hit_skips_adaptation(monkeypatch):

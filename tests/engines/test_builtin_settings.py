@@ -17,7 +17,9 @@ def test_presets_are_valid_and_ordered_by_cost():
     assert draft.width * draft.num_blocks < normal.width * normal.num_blocks < high.width * high.num_blocks
     assert normal.work_width == 160 and normal.width == 128 and normal.num_blocks == 4
     assert normal.sample_steps == 1 and normal.lr == 1e-3 and normal.warmup_steps == 20
-    assert all(PRESETS[n].prior == "motion" and PRESETS[n].rigid_faces for n in PRESETS)  # what the engine is measured with
+    assert all(
+        PRESETS[n].prior == "motion" and PRESETS[n].rigid_faces for n in PRESETS
+    )  # what the engine is measured with
     assert PRESETS["tiny"].adapt_seconds is None and PRESETS["tiny"].adapt_steps
 
 
@@ -31,9 +33,19 @@ def test_overrides_and_round_trip():
 @pytest.mark.parametrize(
     "bad",
     [
-        dict(work_width=150), dict(width=100, num_heads=3), dict(adapt_seconds=None, adapt_steps=None),
-        dict(crop_fraction=0.0), dict(reverse_fraction=1.5), dict(sample_steps=0), dict(identity_strength=-1),
-        dict(adapt_steps=-2), dict(threads=-1), dict(prior="learned"), dict(motion_damping=0.0), dict(identity_grad_ratio=-1), dict(sigma_one_fraction=1.5),
+        dict(work_width=150),
+        dict(width=100, num_heads=3),
+        dict(adapt_seconds=None, adapt_steps=None),
+        dict(crop_fraction=0.0),
+        dict(reverse_fraction=1.5),
+        dict(sample_steps=0),
+        dict(identity_strength=-1),
+        dict(adapt_steps=-2),
+        dict(threads=-1),
+        dict(prior="learned"),
+        dict(motion_damping=0.0),
+        dict(identity_grad_ratio=-1),
+        dict(sigma_one_fraction=1.5),
     ],
 )
 def test_bad_values_are_usage_errors(bad):

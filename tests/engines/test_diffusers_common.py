@@ -9,13 +9,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+from tiny_pipelines import make_bank, tiny_folder
 
 from lengthen.engines import diffusers_common as dc
 from lengthen.engines import grid, presets
 from lengthen.engines.base import EngineSettings
 from lengthen.engines.references import bank_crops, crop_with_margin, reference_images
 from lengthen.errors import EngineError, ModelError, UsageError
-from tiny_pipelines import make_bank, tiny_folder
 
 
 def square_frames(n: int, speed: float, size=(24, 200), side=8) -> np.ndarray:
@@ -66,8 +66,9 @@ def test_context_resampling_picks_the_nearest_source_frame_in_time():
         grid.resample_context(away, rate, native, n + 1)
 
 
-@pytest.mark.parametrize("native,rate", [(Fraction(16), Fraction(24000, 1001)), (Fraction(30), Fraction(60)),
-                                          (Fraction(24), Fraction(25))])
+@pytest.mark.parametrize(
+    "native,rate", [(Fraction(16), Fraction(24000, 1001)), (Fraction(30), Fraction(60)), (Fraction(24), Fraction(25))]
+)
 def test_conformed_motion_matches_the_source_speed(native, rate):
     """A square moving v px per native frame must move v * native / rate px per output frame."""
     v, frames = 3.0, 40
@@ -90,8 +91,11 @@ def test_same_rate_conform_is_the_identity():
 
 
 def test_prompt_names_real_characters_and_keeps_user_text():
-    banks = [make_bank("Anna", (1, 2, 3)), make_bank("char_002", (1, 2, 3), bank_id="char_002"),
-             make_bank("Ben", (1, 2, 3), bank_id="char_003")]
+    banks = [
+        make_bank("Anna", (1, 2, 3)),
+        make_bank("char_002", (1, 2, 3), bank_id="char_002"),
+        make_bank("Ben", (1, 2, 3), bank_id="char_003"),
+    ]
     p = dc.build_prompt(banks, "Night exterior, rain")
     assert p.startswith("Night exterior, rain. ") and "Anna and Ben on screen" in p and "char_002" not in p
     assert "same people" in dc.build_prompt([], None)
@@ -102,7 +106,9 @@ def test_memory_estimate_scales_and_offload_options_fit():
     small, big = presets.estimate_gb(wan, 41, 480, 832), presets.estimate_gb(wan, 81, 480, 832)
     assert small < big
     assert presets.estimate_gb(wan, 81, 480, 832, "sequential") < presets.estimate_gb(wan, 81, 480, 832, "model") < big
-    assert presets.estimate_gb(wan, 81, 480, 832, "group", vae_tiling=True) < presets.estimate_gb(wan, 81, 480, 832, "group")
+    assert presets.estimate_gb(wan, 81, 480, 832, "group", vae_tiling=True) < presets.estimate_gb(
+        wan, 81, 480, 832, "group"
+    )
     fits = presets.fitting_options(wan, 81, 480, 832, 12.0)
     assert fits and all(float(f.split("about ")[1].split(" GB")[0]) <= 12.0 for f in fits)
     assert fits[0].startswith("--offload model")
@@ -164,7 +170,11 @@ def test_device_options_on_the_cpu(tmp_path_factory):
 def test_offload_modes_generate_on_cuda(offload, tmp_path_factory):
     from lengthen.engines.base import GenerateRequest, get_engine
 
-    eng = get_engine("wan-vace", EngineSettings(quality="tiny", offload=offload, dtype="bf16",
-                                                model_path=str(tiny_folder("wan-vace", tmp_path_factory))))
+    eng = get_engine(
+        "wan-vace",
+        EngineSettings(
+            quality="tiny", offload=offload, dtype="bf16", model_path=str(tiny_folder("wan-vace", tmp_path_factory))
+        ),
+    )
     res = eng.generate(GenerateRequest(np.zeros((6, 32, 32, 3), np.uint8), "tail", 3, Fraction(24)), None)
     assert res.frames.shape == (3, 32, 32, 3)

@@ -9,11 +9,11 @@ import json
 import numpy as np
 import opentimelineio as otio
 import pytest
+from tiny_pipelines import CallSpy, tiny_folder
 
 from lengthen.cli import main
 from lengthen.media.probe import probe
 from lengthen.media.synthetic import encode_clip
-from tiny_pipelines import CallSpy, tiny_folder
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +31,35 @@ def clip(tmp_path_factory):
 def test_extend_with_tiny_pipeline(engine, clip, tmp_path, tmp_path_factory, monkeypatch, capsys):
     from lengthen.engines import get_engine
     from lengthen.engines.base import EngineSettings
-
     from lengthen.progress import SilentProgress
 
     folder = tiny_folder(engine, tmp_path_factory)
     # The CLI loads its own pipeline; the spy wraps the pipeline class's real __call__.
-    spy = CallSpy(monkeypatch, get_engine(engine, EngineSettings(quality="tiny", model_path=str(folder))).pipeline(SilentProgress()))
+    spy = CallSpy(
+        monkeypatch,
+        get_engine(engine, EngineSettings(quality="tiny", model_path=str(folder))).pipeline(SilentProgress()),
+    )
     out = tmp_path / "out"
-    code = main(["extend", str(clip), "--tail", "5f", "--engine", engine, "--model-path", str(folder), "--quality", "tiny",
-                 "--steps", "1", "--no-faces", "-o", str(out), "--json"])
+    code = main(
+        [
+            "extend",
+            str(clip),
+            "--tail",
+            "5f",
+            "--engine",
+            engine,
+            "--model-path",
+            str(folder),
+            "--quality",
+            "tiny",
+            "--steps",
+            "1",
+            "--no-faces",
+            "-o",
+            str(out),
+            "--json",
+        ]
+    )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert spy.calls, "the real pipeline was called"
@@ -49,7 +69,13 @@ def test_extend_with_tiny_pipeline(engine, clip, tmp_path, tmp_path_factory, mon
     tail = report["directions"]["tail"]
     info = probe(tail["media"])
     # 12 source frames from 01:00:00:00: the tail starts at 01:00:00:12
-    assert (info.frames, info.start_timecode, info.fps, info.width, info.height) == (5, "01:00:00:12", "24000/1001", 64, 48)
+    assert (info.frames, info.start_timecode, info.fps, info.width, info.height) == (
+        5,
+        "01:00:00:12",
+        "24000/1001",
+        64,
+        48,
+    )
     tl = otio.adapters.read_from_file(report["outputs"]["otio"])
     clips = list(tl.find_clips())
     assert clips[-1].metadata["lengthen"]["engine"] == engine and clips[-1].source_range.duration.value == 5
@@ -58,8 +84,21 @@ def test_extend_with_tiny_pipeline(engine, clip, tmp_path, tmp_path_factory, mon
 
 
 def test_missing_weights_is_one_clear_line(clip, tmp_path, capsys):
-    code = main(["extend", str(clip), "--tail", "5f", "--engine", "wan-vace", "--model-path", str(tmp_path / "nothing"),
-                 "--no-faces", "-o", str(tmp_path / "o")])
+    code = main(
+        [
+            "extend",
+            str(clip),
+            "--tail",
+            "5f",
+            "--engine",
+            "wan-vace",
+            "--model-path",
+            str(tmp_path / "nothing"),
+            "--no-faces",
+            "-o",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "nothing" in err and "Traceback" not in err
     assert not list((tmp_path).rglob("*.mov"))
@@ -67,7 +106,22 @@ def test_missing_weights_is_one_clear_line(clip, tmp_path, capsys):
 
 def test_too_long_request_is_refused_before_running(clip, tmp_path, tmp_path_factory, capsys):
     folder = tiny_folder("wan-vace", tmp_path_factory)
-    code = main(["extend", str(clip), "--tail", "600f", "--engine", "wan-vace", "--model-path", str(folder), "--quality", "tiny",
-                 "--no-faces", "-o", str(tmp_path / "o")])
+    code = main(
+        [
+            "extend",
+            str(clip),
+            "--tail",
+            "600f",
+            "--engine",
+            "wan-vace",
+            "--model-path",
+            str(folder),
+            "--quality",
+            "tiny",
+            "--no-faces",
+            "-o",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "at most" in err

@@ -8,7 +8,6 @@ import torch
 
 from lengthen.engines import flow
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -113,11 +112,11 @@ def test_torch_warp_is_differentiable_in_the_flow():
     assert disp.grad.abs().sum() > 0
 
 
-def test_context_flows_on_real_footage(shared_testdata):
+def test_context_flows_on_real_footage(testdata):
     import av
 
     frames = []
-    with av.open(str(shared_testdata / "video" / "tears_of_steel_clip01.mp4")) as container:
+    with av.open(str(testdata / "video" / "tears_of_steel_clip01.mp4")) as container:
         for i, frame in enumerate(container.decode(video=0)):
             if i >= 150:
                 frames.append(frame.to_ndarray(format="rgb24"))
@@ -141,7 +140,9 @@ def _field(fn, n=2, h=40, w=60) -> torch.Tensor:
 def test_rigid_faces_keeps_a_similarity_and_straightens_a_stretch_inside_the_face_only():
     cx, cy, r = 30.0, 20.0, 8.0
     # a similarity (scale 1.02, small rotation, translation) is already rigid: unchanged everywhere
-    sim = _field(lambda x, y, k: (0.02 * (x - cx) - 0.01 * (y - cy) + 1.0 + k, 0.01 * (x - cx) + 0.02 * (y - cy) - 0.5))
+    sim = _field(
+        lambda x, y, k: (0.02 * (x - cx) - 0.01 * (y - cy) + 1.0 + k, 0.01 * (x - cx) + 0.02 * (y - cy) - 0.5)
+    )
     assert torch.allclose(flow.rigid_faces(sim, [(cx, cy, r)]), sim, atol=1e-4)
     # a stretch along x only (cheeks pulled sideways) becomes one rigid motion inside the face
     stretch = _field(lambda x, y, k: (0.2 * (x - cx), torch.zeros_like(x)))

@@ -8,13 +8,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from tiny_pipelines import CallSpy, tiny_folder
 
 from lengthen.engines import grid
 from lengthen.engines.base import EngineSettings, GenerateRequest, get_engine
 from lengthen.engines.ltx import is_ltx2
 from lengthen.errors import ModelError, UsageError
 from lengthen.progress import SilentProgress
-from tiny_pipelines import CallSpy, tiny_folder
 
 
 def clip(n=12, h=40, w=56) -> np.ndarray:
@@ -70,7 +70,9 @@ def test_too_long_a_request_is_refused_naming_the_limit(engine):
 
 
 def test_ltx2_folders_are_detected_from_model_index(tmp_path):
-    assert is_ltx2({"_class_name": "LTX2Pipeline"}) and is_ltx2({"_class_name": "X", "connectors": ["diffusers", "LTX2TextConnectors"]})
+    assert is_ltx2({"_class_name": "LTX2Pipeline"}) and is_ltx2(
+        {"_class_name": "X", "connectors": ["diffusers", "LTX2TextConnectors"]}
+    )
     assert not is_ltx2({"_class_name": "LTXConditionPipeline"})
     eng = get_engine("ltx", EngineSettings(quality="tiny"))
     assert eng.pipeline_class({"_class_name": "LTX2Pipeline", "connectors": []}, tmp_path) == "LTX2ConditionPipeline"

@@ -14,7 +14,6 @@ from lengthen.engines.flow import compose_and_warp
 from lengthen.engines.sample import MotionContext, euler_x0_step, flow_sigmas, prior_flows, sample
 from lengthen.progress import SilentProgress
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -24,7 +23,7 @@ def video(n=8, h=48, w=64) -> np.ndarray:
 
     big = cv2.GaussianBlur(rng.integers(0, 256, (h + 40, w + 40, 3)).astype(np.float32), (0, 0), 2)
     big = np.clip(big, 0, 255).astype(np.uint8)
-    return np.stack([big[20:20 + h, 20 - 2 * i + 10 : 20 - 2 * i + 10 + w] for i in range(n)])
+    return np.stack([big[20 : 20 + h, 20 - 2 * i + 10 : 20 - 2 * i + 10 + w] for i in range(n)])
 
 
 def test_x0_euler_step_is_the_schedulers_step():

@@ -9,12 +9,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from tiny_pipelines import CallSpy, tiny_folder
 
 from lengthen.engines import grid
 from lengthen.engines.base import EngineSettings, GenerateRequest, get_engine
 from lengthen.errors import UsageError
 from lengthen.progress import SilentProgress
-from tiny_pipelines import CallSpy, tiny_folder
 
 RATE = Fraction(24)
 
@@ -27,7 +27,9 @@ def clip(n=8, h=32, w=40) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    eng = get_engine("skyreels-df", EngineSettings(quality="tiny", model_path=str(tiny_folder("skyreels-df", tmp_path_factory))))
+    eng = get_engine(
+        "skyreels-df", EngineSettings(quality="tiny", model_path=str(tiny_folder("skyreels-df", tmp_path_factory)))
+    )
     eng.pipeline(SilentProgress())
     return eng
 

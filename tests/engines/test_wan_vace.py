@@ -9,12 +9,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from PIL import Image
+from tiny_pipelines import CallSpy, make_bank, tiny_folder
 
 from lengthen.engines import grid
 from lengthen.engines.base import EngineSettings, GenerateRequest, get_engine
 from lengthen.errors import Cancelled, UsageError
 from lengthen.progress import SilentProgress
-from tiny_pipelines import CallSpy, make_bank, tiny_folder
 
 RATE = Fraction(24000, 1001)
 
@@ -30,7 +30,9 @@ def clip(n=10, h=36, w=48) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    eng = get_engine("wan-vace", EngineSettings(quality="tiny", model_path=str(tiny_folder("wan-vace", tmp_path_factory))))
+    eng = get_engine(
+        "wan-vace", EngineSettings(quality="tiny", model_path=str(tiny_folder("wan-vace", tmp_path_factory)))
+    )
     eng.pipeline(SilentProgress())  # load once through the real loader
     return eng
 
@@ -51,7 +53,9 @@ def test_tail_sends_context_mask_and_references_to_the_pipeline(engine, banks, m
     ctx = clip()
     spy = CallSpy(monkeypatch, engine._pipe)
     progress = SilentProgress()
-    res = engine.generate(GenerateRequest(ctx, "tail", 6, RATE, banks=tuple(banks), settings=engine.settings), progress)
+    res = engine.generate(
+        GenerateRequest(ctx, "tail", 6, RATE, banks=tuple(banks), settings=engine.settings), progress
+    )
     call = spy.calls[0]
     n, total = res.info["context_frames"], call["num_frames"]
     assert (total - 1) % 4 == 0 and call["height"] % 16 == 0 and call["width"] % 16 == 0
@@ -59,8 +63,10 @@ def test_tail_sends_context_mask_and_references_to_the_pipeline(engine, banks, m
     masks = np.stack([np.asarray(m) for m in call["mask"]])
     assert (masks[:n] == 0).all() and (masks[n:] == 255).all()
     # the context reaching the pipeline is the clip's last frames resampled to 16 fps, in time order
-    want = grid.to_working(grid.resample_context(ctx[::-1], RATE, Fraction(16), n), engine.plan(
-        GenerateRequest(ctx, "tail", 6, RATE)).placement)[::-1]
+    want = grid.to_working(
+        grid.resample_context(ctx[::-1], RATE, Fraction(16), n),
+        engine.plan(GenerateRequest(ctx, "tail", 6, RATE)).placement,
+    )[::-1]
     assert np.array_equal(np.stack([np.asarray(v) for v in call["video"][:n]]), want)
     assert all((np.asarray(v) == 127).all() for v in call["video"][n:])
     # one reference per character: Anna cut with margin from her photo, Ben from his aligned chip
@@ -100,7 +106,10 @@ def test_head_puts_new_frames_first_and_conforms(engine, monkeypatch):
 
 def test_seed_changes_the_candidate_and_repeats_exactly(engine):
     ctx = clip()
-    runs = [engine.generate(GenerateRequest(ctx, "tail", 3, RATE, settings=EngineSettings(seed=s)), None).frames for s in (1, 1, 2)]
+    runs = [
+        engine.generate(GenerateRequest(ctx, "tail", 3, RATE, settings=EngineSettings(seed=s)), None).frames
+        for s in (1, 1, 2)
+    ]
     assert np.array_equal(runs[0], runs[1]) and not np.array_equal(runs[0], runs[2])
 
 

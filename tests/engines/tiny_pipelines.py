@@ -41,68 +41,139 @@ def _tokenizer():
 def _umt5(vocab: int):
     from transformers import UMT5Config, UMT5EncoderModel
 
-    cfg = UMT5Config(vocab_size=vocab, d_model=TEXT_DIM, d_kv=8, d_ff=32, num_layers=1, num_heads=4,
-                     relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1)
+    cfg = UMT5Config(
+        vocab_size=vocab,
+        d_model=TEXT_DIM,
+        d_kv=8,
+        d_ff=32,
+        num_layers=1,
+        num_heads=4,
+        relative_attention_num_buckets=8,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
     return UMT5EncoderModel(cfg).eval()
 
 
 def _t5(vocab: int):
     from transformers import T5Config, T5EncoderModel
 
-    cfg = T5Config(vocab_size=vocab, d_model=TEXT_DIM, d_kv=8, d_ff=32, num_layers=1, num_heads=4,
-                   relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1)
+    cfg = T5Config(
+        vocab_size=vocab,
+        d_model=TEXT_DIM,
+        d_kv=8,
+        d_ff=32,
+        num_layers=1,
+        num_heads=4,
+        relative_attention_num_buckets=8,
+        pad_token_id=0,
+        eos_token_id=1,
+    )
     return T5EncoderModel(cfg).eval()
 
 
 def _wan_vae():
     from diffusers import AutoencoderKLWan
 
-    return AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
-                            temperal_downsample=[False, True, True])
+    return AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
 
 
 def _wan_transformer_kwargs() -> dict:
-    return dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=8, in_channels=16,
-                out_channels=16, text_dim=TEXT_DIM, freq_dim=32, ffn_dim=16, num_layers=2,
-                cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32)
+    return dict(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=8,
+        in_channels=16,
+        out_channels=16,
+        text_dim=TEXT_DIM,
+        freq_dim=32,
+        ffn_dim=16,
+        num_layers=2,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    )
 
 
 def _wan_vace(tokenizer):
     from diffusers import FlowMatchEulerDiscreteScheduler, WanVACEPipeline, WanVACETransformer3DModel
 
     transformer = WanVACETransformer3DModel(**_wan_transformer_kwargs(), vace_layers=[0], vace_in_channels=96)
-    return WanVACEPipeline(tokenizer=tokenizer, text_encoder=_umt5(len(tokenizer)), vae=_wan_vae(),
-                           scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0), transformer=transformer)
+    return WanVACEPipeline(
+        tokenizer=tokenizer,
+        text_encoder=_umt5(len(tokenizer)),
+        vae=_wan_vae(),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0),
+        transformer=transformer,
+    )
 
 
 def _skyreels(tokenizer):
-    from diffusers import (SkyReelsV2DiffusionForcingVideoToVideoPipeline, SkyReelsV2Transformer3DModel,
-                           UniPCMultistepScheduler)
+    from diffusers import (
+        SkyReelsV2DiffusionForcingVideoToVideoPipeline,
+        SkyReelsV2Transformer3DModel,
+        UniPCMultistepScheduler,
+    )
 
     kw = _wan_transformer_kwargs()
     transformer = SkyReelsV2Transformer3DModel(**kw, inject_sample_info=True, num_frame_per_block=1)
     scheduler = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=8.0)
     return SkyReelsV2DiffusionForcingVideoToVideoPipeline(
-        tokenizer=tokenizer, text_encoder=_umt5(len(tokenizer)), vae=_wan_vae(), scheduler=scheduler,
-        transformer=transformer)
+        tokenizer=tokenizer,
+        text_encoder=_umt5(len(tokenizer)),
+        vae=_wan_vae(),
+        scheduler=scheduler,
+        transformer=transformer,
+    )
 
 
 def _ltx(tokenizer):
-    from diffusers import (AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXConditionPipeline,
-                           LTXVideoTransformer3DModel)
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXConditionPipeline,
+        LTXVideoTransformer3DModel,
+    )
 
     vae = AutoencoderKLLTXVideo(
-        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
-        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
-        decoder_layers_per_block=(1, 1, 1, 1, 1), spatio_temporal_scaling=(True, True, True, False),
-        decoder_spatio_temporal_scaling=(True, True, True, False), decoder_inject_noise=(False,) * 5,
-        upsample_residual=(False,) * 4, upsample_factor=(1,) * 4, timestep_conditioning=False,
-        patch_size=4, patch_size_t=1, encoder_causal=True, decoder_causal=False)
-    transformer = LTXVideoTransformer3DModel(in_channels=8, out_channels=8, patch_size=1, patch_size_t=1,
-                                             num_attention_heads=2, attention_head_dim=8,
-                                             cross_attention_dim=16, num_layers=1, caption_channels=TEXT_DIM)
-    return LTXConditionPipeline(scheduler=FlowMatchEulerDiscreteScheduler(), vae=vae,
-                                text_encoder=_t5(len(tokenizer)), tokenizer=tokenizer, transformer=transformer)
+        in_channels=3,
+        out_channels=3,
+        latent_channels=8,
+        block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, True, False),
+        decoder_spatio_temporal_scaling=(True, True, True, False),
+        decoder_inject_noise=(False,) * 5,
+        upsample_residual=(False,) * 4,
+        upsample_factor=(1,) * 4,
+        timestep_conditioning=False,
+        patch_size=4,
+        patch_size_t=1,
+        encoder_causal=True,
+        decoder_causal=False,
+    )
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8,
+        out_channels=8,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=2,
+        attention_head_dim=8,
+        cross_attention_dim=16,
+        num_layers=1,
+        caption_channels=TEXT_DIM,
+    )
+    return LTXConditionPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        vae=vae,
+        text_encoder=_t5(len(tokenizer)),
+        tokenizer=tokenizer,
+        transformer=transformer,
+    )
 
 
 BUILDERS = {"wan-vace": _wan_vace, "ltx": _ltx, "skyreels-df": _skyreels}
@@ -148,11 +219,26 @@ def make_bank(name: str, chip_rgb, photo=None, box=(8.0, 8.0, 24.0, 24.0), bank_
     emb = np.zeros((1, 8), np.float32)
     emb[0, 0] = 1.0
     landmarks = tuple((box[0] + 4.0 * i, box[1] + 4.0) for i in range(5))
-    source = FaceSource(str(photo) if photo is not None else "/nonexistent/clip.mov", 0, tuple(box), landmarks,
-                        manual=photo is not None)
+    source = FaceSource(
+        str(photo) if photo is not None else "/nonexistent/clip.mov",
+        0,
+        tuple(box),
+        landmarks,
+        manual=photo is not None,
+    )
     quality = FaceQuality(size_px=box[3] - box[1], sharpness=100.0, frontal=1.0, detector=0.9, combined=0.8)
-    return IdentityBank(id=bank_id, name=name, backend="test", embedding_dim=8, chip_size=150, embeddings=emb,
-                        crops=chip, sources=[source], quality=[quality], references=[0])
+    return IdentityBank(
+        id=bank_id,
+        name=name,
+        backend="test",
+        embedding_dim=8,
+        chip_size=150,
+        embeddings=emb,
+        crops=chip,
+        sources=[source],
+        quality=[quality],
+        references=[0],
+    )
 
 
 class CallSpy:

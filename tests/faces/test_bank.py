@@ -14,8 +14,13 @@ from lengthen.faces.bank import FaceSource, IdentityBank, load_banks, save_banks
 from lengthen.faces.contact_sheet import write_contact_sheet
 from lengthen.faces.quality import FaceQuality, face_quality, frontal_score, laplacian_variance, select_references
 
-DLIB_NAMES = ("eye_image_right_outer", "eye_image_right_inner", "eye_image_left_outer",
-              "eye_image_left_inner", "nose_bottom")
+DLIB_NAMES = (
+    "eye_image_right_outer",
+    "eye_image_right_inner",
+    "eye_image_left_outer",
+    "eye_image_left_inner",
+    "nose_bottom",
+)
 FRONTAL = np.array([[120, 50], [95, 52], [30, 50], [55, 52], [75, 95]], np.float32)  # dlib order
 
 
@@ -23,15 +28,30 @@ def make_bank(rng, n=6, d=16, s=24, bank_id="char_001", name="Anna", media="/m/a
     emb = rng.normal(size=(n, d)).astype(np.float32)
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     crops = rng.integers(0, 256, size=(n, s, s, 3), dtype=np.uint8)
-    sources = [FaceSource(media, offset + 10 * i, (1.5 + i, 2.25, 40.125, 60.0 + i / 3),
-                          tuple((float(x) + i / 7, float(y)) for x, y in FRONTAL)) for i in range(n)]
-    quality = [face_quality(c, src.box, np.array(src.landmarks), 0.9 + i / 100, DLIB_NAMES)
-               for i, (c, src) in enumerate(zip(crops, sources))]
+    sources = [
+        FaceSource(
+            media,
+            offset + 10 * i,
+            (1.5 + i, 2.25, 40.125, 60.0 + i / 3),
+            tuple((float(x) + i / 7, float(y)) for x, y in FRONTAL),
+        )
+        for i in range(n)
+    ]
+    quality = [
+        face_quality(c, src.box, np.array(src.landmarks), 0.9 + i / 100, DLIB_NAMES)
+        for i, (c, src) in enumerate(zip(crops, sources))
+    ]
     return IdentityBank(bank_id, name, "dlib", d, s, emb, crops, sources, quality).with_references(4)
 
 
 def assert_same(a: IdentityBank, b: IdentityBank):
-    assert (a.id, a.name, a.backend, a.embedding_dim, a.chip_size) == (b.id, b.name, b.backend, b.embedding_dim, b.chip_size)
+    assert (a.id, a.name, a.backend, a.embedding_dim, a.chip_size) == (
+        b.id,
+        b.name,
+        b.backend,
+        b.embedding_dim,
+        b.chip_size,
+    )
     assert a.embeddings.dtype == b.embeddings.dtype == np.float32
     assert np.array_equal(a.embeddings, b.embeddings)
     assert a.crops.dtype == b.crops.dtype == np.uint8 and np.array_equal(a.crops, b.crops)
@@ -62,15 +82,22 @@ def test_set_round_trip_and_stale_folders_removed(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp leftovers
 
 
-@pytest.mark.parametrize("damage, culprit", [
-    (lambda d: (d / "bank.json").write_text("{not json"), "bank.json"),
-    (lambda d: (d / "bank.json").write_text(json.dumps({"schema": "other", "version": 1})), "bank.json"),
-    (lambda d: (d / "bank.json").write_text(
-        (d / "bank.json").read_text().replace('"version": 1', '"version": 99')), "bank.json"),
-    (lambda d: (d / "embeddings.safetensors").unlink(), "embeddings.safetensors"),
-    (lambda d: (d / "embeddings.safetensors").write_bytes(b"\x00" * 20), "embeddings.safetensors"),
-    (lambda d: (d / "crops" / "000002.png").write_bytes(b"not a png"), "000002.png"),
-])
+@pytest.mark.parametrize(
+    "damage, culprit",
+    [
+        (lambda d: (d / "bank.json").write_text("{not json"), "bank.json"),
+        (lambda d: (d / "bank.json").write_text(json.dumps({"schema": "other", "version": 1})), "bank.json"),
+        (
+            lambda d: (d / "bank.json").write_text(
+                (d / "bank.json").read_text().replace('"version": 1', '"version": 99')
+            ),
+            "bank.json",
+        ),
+        (lambda d: (d / "embeddings.safetensors").unlink(), "embeddings.safetensors"),
+        (lambda d: (d / "embeddings.safetensors").write_bytes(b"\x00" * 20), "embeddings.safetensors"),
+        (lambda d: (d / "crops" / "000002.png").write_bytes(b"not a png"), "000002.png"),
+    ],
+)
 def test_corrupt_bank_names_the_file_and_save_refuses(tmp_path, damage, culprit):
     rng = np.random.default_rng(2)
     save_banks([make_bank(rng)], tmp_path)
@@ -144,7 +171,9 @@ def test_editing():
 def test_recluster_splits_two_people():
     rng = np.random.default_rng(7)
     p, q = rng.normal(size=16), rng.normal(size=16)
-    emb = np.stack([p + 0.05 * rng.normal(size=16) for _ in range(4)] + [q + 0.05 * rng.normal(size=16) for _ in range(2)])
+    emb = np.stack(
+        [p + 0.05 * rng.normal(size=16) for _ in range(4)] + [q + 0.05 * rng.normal(size=16) for _ in range(2)]
+    )
     emb = (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
     bank = make_bank(rng)
     bank = bank.subset(range(6))

@@ -7,7 +7,13 @@ import pytest
 import torch
 from PIL import Image
 
-from lengthen.faces.backends.dlib_torch import DlibBackend, chip_affines, chip_details, extract_chip, extract_chips_torch
+from lengthen.faces.backends.dlib_torch import (
+    DlibBackend,
+    chip_affines,
+    chip_details,
+    extract_chip,
+    extract_chips_torch,
+)
 from lengthen.faces.backends.dlib_torch.align import chip_affine, chip_plan, details_from_affine
 
 
@@ -17,8 +23,8 @@ def backend() -> DlibBackend:
 
 
 @pytest.fixture(scope="module")
-def astronaut(shared_testdata) -> np.ndarray:
-    return np.asarray(Image.open(shared_testdata / "images" / "skimage__astronaut.png").convert("RGB"))
+def astronaut(testdata) -> np.ndarray:
+    return np.asarray(Image.open(testdata / "images" / "skimage__astronaut.png").convert("RGB"))
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from lengthen.faces.types import Detection, FaceBackend
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a socket or to use insightface's downloader fails the test."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("network access attempted")
 
@@ -55,18 +56,20 @@ def test_lazy_app_also_refuses_to_download(tmp_path, no_network):
         backend.app
 
 
-def test_protocol_conformance_without_models(shared_testdata):
+def test_protocol_conformance_without_models(testdata):
     backend = object.__new__(ib.InsightFaceBackend)  # no models here: skip __init__'s check
     assert isinstance(backend, FaceBackend)
     assert (backend.name, backend.embedding_dim, backend.chip_size) == ("insightface", 512, 112)
     assert len(backend.landmark_names) == 5
     for method in ("detect", "align", "embed"):
-        assert list(inspect.signature(getattr(ib.InsightFaceBackend, method)).parameters)[:2] == \
-            list(inspect.signature(getattr(FaceBackend, method)).parameters)[:2]
+        assert (
+            list(inspect.signature(getattr(ib.InsightFaceBackend, method)).parameters)[:2]
+            == list(inspect.signature(getattr(FaceBackend, method)).parameters)[:2]
+        )
     # align is insightface's norm_crop: the eyes land where ArcFace expects them
     from PIL import Image
 
-    image = np.asarray(Image.open(shared_testdata / "images" / "skimage__astronaut.png").convert("RGB"))
+    image = np.asarray(Image.open(testdata / "images" / "skimage__astronaut.png").convert("RGB"))
     kps = np.array([[180, 120], [240, 118], [212, 160], [188, 195], [236, 193]], np.float32)
     det = Detection((150.0, 80.0, 270.0, 230.0), 0.9, kps)
     chips = backend.align(image, [det, det])

@@ -22,8 +22,8 @@ def backend():
 
 
 @pytest.mark.slow
-def test_party_clip_has_three_characters(shared_testdata, backend):
-    clip = shared_testdata / "video" / "openmpf__video_01.mp4"
+def test_party_clip_has_three_characters(testdata, backend):
+    clip = testdata / "video" / "openmpf__video_01.mp4"
     progress = SilentProgress()
     result = scan([clip], ScanSettings(), backend, progress)
     assert result.errors == [] and result.frames_scanned == 6
@@ -43,8 +43,8 @@ def test_party_clip_has_three_characters(shared_testdata, backend):
 
 
 @pytest.mark.slow
-def test_man_with_glasses_is_one_character_across_his_shot(shared_testdata, backend):
-    clip = shared_testdata / "video" / "tears_of_steel_clip01.mp4"
+def test_man_with_glasses_is_one_character_across_his_shot(testdata, backend):
+    clip = testdata / "video" / "tears_of_steel_clip01.mp4"
     # a medium close-up: 64 px is plenty and keeps detection cheap
     result = scan_shot(clip, 65, 184, ScanSettings(min_face_px=64), backend)
     assert result.errors == [] and result.frames_scanned == 10
@@ -57,10 +57,10 @@ def test_man_with_glasses_is_one_character_across_his_shot(shared_testdata, back
     assert min(bank.similarity(bank.embeddings)) > 0.9
 
 
-def test_bad_inputs_are_reported_and_others_continue(shared_testdata, backend, tmp_path):
+def test_bad_inputs_are_reported_and_others_continue(testdata, backend, tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"this is not a video")
-    photo = shared_testdata / "images" / "skimage__astronaut.png"
+    photo = testdata / "images" / "skimage__astronaut.png"
     result = scan([broken, tmp_path / "missing.mov", photo], ScanSettings(), backend)
     assert [type(e) for e in result.errors] == [MediaError, MediaError]
     assert "broken.mp4" in str(result.errors[0]) and "missing.mov" in str(result.errors[1])
@@ -70,23 +70,23 @@ def test_bad_inputs_are_reported_and_others_continue(shared_testdata, backend, t
     assert result.banks[0].references == [0]
 
 
-def test_shot_range_outside_the_file_is_an_error(shared_testdata, backend):
-    clip = shared_testdata / "video" / "openmpf__video_01_h265_aac.mp4"
+def test_shot_range_outside_the_file_is_an_error(testdata, backend):
+    clip = testdata / "video" / "openmpf__video_01_h265_aac.mp4"
     result = scan_shot(clip, 20, 500, ScanSettings(), backend)
     assert result.banks == [] and "20..500" in str(result.errors[0])
 
 
-def test_cancel_stops_the_scan(shared_testdata, backend):
+def test_cancel_stops_the_scan(testdata, backend):
     progress = SilentProgress()
     progress.cancel()
     with pytest.raises(Cancelled):
-        scan([shared_testdata / "images" / "skimage__astronaut.png"], ScanSettings(), backend, progress)
+        scan([testdata / "images" / "skimage__astronaut.png"], ScanSettings(), backend, progress)
 
 
-def test_add_reference_photo(shared_testdata, backend, tmp_path):
+def test_add_reference_photo(testdata, backend, tmp_path):
     from PIL import Image
 
-    photo = shared_testdata / "images" / "skimage__astronaut.png"
+    photo = testdata / "images" / "skimage__astronaut.png"
     banks = add_reference_photo([], "Eileen", photo, backend)
     assert [(b.id, b.name, len(b)) for b in banks] == [("char_001", "Eileen", 1)]
     assert banks[0].sources[0].manual and banks[0].appearances() == []

@@ -104,7 +104,7 @@ def test_detect_scale_targets_the_minimum_face_and_caps_the_cost():
 
 
 @pytest.fixture(scope="module")
-def identity_embeddings(shared_testdata):
+def identity_embeddings(shared_testdata):  # only built for the shared layer
     from PIL import Image
 
     from lengthen.faces.backends.registry import get_backend
@@ -130,6 +130,7 @@ def identity_embeddings(shared_testdata):
     return labels, backend.embed(np.stack(chips))
 
 
+@pytest.mark.shared  # MEDS-II booking photos may not ship: an extra layer when ../shared exists
 def test_real_photos_cluster_by_person(identity_embeddings):
     labels, emb = identity_embeddings
     clusters = agglomerate(emb, SAME_PERSON["dlib"])
@@ -139,3 +140,34 @@ def test_real_photos_cluster_by_person(identity_embeddings):
         holding = [c for c in clusters if any(labels[i] == folder for i in c)]
         assert len(holding) == 1, folder  # all three photos of a person together
     assert len(clusters) == 3 + 4
+
+
+def test_shipped_photos_cluster_by_person(testdata):
+    """The essential layer, on redistributable photos: the astronaut seen at two scales and
+    mirrored stays one person, and neither woman on the bench joins her. (The two women look alike
+    enough, cosine 0.94, that dlib's descriptors cannot tell them apart: the MEDS layer tests that.)"""
+    from PIL import Image, ImageOps
+
+    from lengthen.faces.backends.registry import get_backend
+
+    backend = get_backend("dlib")
+    labels, chips = [], []
+
+    def add(image, label):
+        image = np.asarray(image.convert("RGB"))
+        for det in backend.detect(image):
+            chips.append(backend.align(image, [det])[0])
+            labels.append(label)
+
+    with Image.open(testdata / "images" / "skimage__astronaut.png") as im:
+        add(im, "astronaut")
+        add(ImageOps.mirror(im), "astronaut")
+        add(im.resize((384, 384)), "astronaut")
+    with Image.open(testdata / "images" / "openmpf__girl-1741925_1920.jpg") as im:
+        small = im.reduce(2)
+        add(small, "bench")
+    assert labels.count("astronaut") == 3 and labels.count("bench") == 2
+    clusters = agglomerate(backend.embed(np.stack(chips)), SAME_PERSON["dlib"])
+    astro = [c for c in clusters if any(labels[i] == "astronaut" for i in c)]
+    assert len(astro) == 1 and sorted(labels[i] for i in astro[0]) == ["astronaut"] * 3
+    assert all(labels[i] == "bench" for c in clusters if c is not astro[0] for i in c)

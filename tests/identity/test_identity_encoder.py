@@ -8,7 +8,6 @@ import torch
 from lengthen.errors import FaceError
 from lengthen.identity.encoder import IdentityEncoder
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

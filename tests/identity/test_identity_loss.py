@@ -12,7 +12,6 @@ from lengthen.identity.encoder import IdentityEncoder
 from lengthen.identity.loss import extract_chips, identity_loss, warped_chips
 from lengthen.models.motion_transformer import MotionTransformer
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
@@ -23,8 +22,13 @@ class TinyEmbedder(nn.Module):
         super().__init__()
         torch.manual_seed(0)
         self.net = nn.Sequential(
-            nn.Conv2d(3, 8, 5, stride=3), nn.ReLU(), nn.Conv2d(8, 16, 3, stride=2), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(256, 16),
+            nn.Conv2d(3, 8, 5, stride=3),
+            nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),
+            nn.Linear(256, 16),
         )
 
     def forward(self, chips: torch.Tensor) -> torch.Tensor:
@@ -105,18 +109,26 @@ def test_gradient_reaches_the_motion_model_and_identity_encoder_through_warp_chi
     rgb = torch.rand(1, 5, 3, 24, 32, generator=g) * 2 - 1
     pred = model(flows, rgb, torch.tensor([0.7]), 3, 0, tokens, 0.8) * model.config.flow_scale
     loss, _ = identity_loss(
-        pred, frame(), face_affine()[None], torch.tensor([[True]]), bank.mean(0).view(1, 1, 16), embed,
-        chip_size=32, blur_sigma=1.0,
+        pred,
+        frame(),
+        face_affine()[None],
+        torch.tensor([[True]]),
+        bank.mean(0).view(1, 1, 16),
+        embed,
+        chip_size=32,
+        blur_sigma=1.0,
     )
     loss.backward()
     for name, p in [
-        ("patch_out", model.patch_out.weight), ("spatial", model.blocks[0].spatial.qkv.weight),
-        ("identity attention", model.blocks[0].identity.to_kv.weight), ("encoder queries", encoder.queries),
+        ("patch_out", model.patch_out.weight),
+        ("spatial", model.blocks[0].spatial.qkv.weight),
+        ("identity attention", model.blocks[0].identity.to_kv.weight),
+        ("encoder queries", encoder.queries),
     ]:
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
-def test_real_face_through_real_dlib_embedder(shared_testdata):
+def test_real_face_through_real_dlib_embedder(testdata):
     """The chain on real footage: dlib landmarks -> chip affines -> our warped chips -> dlib's
     differentiable ResNet; a freeze keeps the face's own descriptor, gradients reach the model."""
     import av
@@ -124,7 +136,7 @@ def test_real_face_through_real_dlib_embedder(shared_testdata):
     from lengthen.faces.backends.dlib_torch import DlibBackend, chip_affines, extract_chips_torch
 
     frames = []
-    with av.open(str(shared_testdata / "video" / "tears_of_steel_clip01.mp4")) as container:
+    with av.open(str(testdata / "video" / "tears_of_steel_clip01.mp4")) as container:
         for i, f in enumerate(container.decode(video=0)):
             if i >= 157:
                 frames.append(f.to_ndarray(format="rgb24"))
@@ -139,8 +151,9 @@ def test_real_face_through_real_dlib_embedder(shared_testdata):
     assert (extract_chips(last, affines, 150) - extract_chips_torch(last, affines)).abs().mean() < 0.5
     embed = backend.embedder
     ref = embed(extract_chips_torch(last, affines)).detach()  # the face's own descriptor as reference
-    zero, parts = identity_loss(torch.zeros(1, 1, 2, 88, 160), last, affines[None], torch.tensor([[True]]),
-                                ref[None], embed)
+    zero, parts = identity_loss(
+        torch.zeros(1, 1, 2, 88, 160), last, affines[None], torch.tensor([[True]]), ref[None], embed
+    )
     assert parts["ref"] < 1e-3 and parts["smooth"] < 1e-3
     torch.manual_seed(0)
     model = MotionTransformer(patch_size=8, width=32, num_blocks=1, num_heads=2, identity_dim=32)
@@ -159,7 +172,9 @@ def test_relative_reference_term_costs_only_a_face_further_from_its_bank_than_th
     present = torch.tensor([[True]])
     real = embed(extract_chips(img, affines[0], 32)).detach()
     refs = (real + 0.5 * torch.randn(real.shape, generator=torch.Generator().manual_seed(3)))[None]  # 1 1 16
-    _, frozen = identity_loss(torch.zeros(1, 2, 2, 24, 32), img, affines, present, refs, embed, chip_size=32, relative=True)
+    _, frozen = identity_loss(
+        torch.zeros(1, 2, 2, 24, 32), img, affines, present, refs, embed, chip_size=32, relative=True
+    )
     _, frozen_abs = identity_loss(torch.zeros(1, 2, 2, 24, 32), img, affines, present, refs, embed, chip_size=32)
     assert frozen["ref"] == 0.0 and frozen_abs["ref"] > 0.1  # the real face is the yardstick
     broken = torch.randn(1, 2, 2, 24, 32, generator=torch.Generator().manual_seed(1)) * 3

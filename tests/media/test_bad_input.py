@@ -66,19 +66,40 @@ def test_cli_exit_2_and_writes_nothing(tmp_path, stamped):
     for label, (path, _) in cases.items():
         if label == "truncated":
             continue
-        run = subprocess.run([sys.executable, "-m", "lengthen", "probe", str(path), "--json"], capture_output=True, text=True)
+        run = subprocess.run(
+            [sys.executable, "-m", "lengthen", "probe", str(path), "--json"], capture_output=True, text=True
+        )
         assert run.returncode == 2, (label, run.stderr)
         assert str(path) in run.stderr and "Traceback" not in run.stderr
         assert run.stdout == ""
     assert sorted(p.name for p in (tmp_path / "in").iterdir()) == before
 
 
-def test_cli_probe_json_on_shared_clip(shared_testdata):
-    run = subprocess.run([sys.executable, "-m", "lengthen", "probe", str(shared_testdata / "video" / "openmpf__video_01.mp4"), "--json"],
-                         capture_output=True, text=True, check=True)
+def test_cli_probe_json_on_shared_clip(testdata):
+    run = subprocess.run(
+        [sys.executable, "-m", "lengthen", "probe", str(testdata / "video" / "openmpf__video_01.mp4"), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     data = json.loads(run.stdout)
-    for key in ("path", "codec", "width", "height", "display_width", "display_height", "rotation", "sar", "fps", "vfr", "frames",
-                "duration_s", "start_timecode", "pix_fmt", "has_audio"):
+    for key in (
+        "path",
+        "codec",
+        "width",
+        "height",
+        "display_width",
+        "display_height",
+        "rotation",
+        "sar",
+        "fps",
+        "vfr",
+        "frames",
+        "duration_s",
+        "start_timecode",
+        "pix_fmt",
+        "has_audio",
+    ):
         assert key in data
     assert data["fps"] == "30000/1001" and data["frames"] == 90
     assert data["sar"] == "1:1" and data["has_audio"] is True and data["start_timecode"] == "00:00:00:00"

@@ -65,8 +65,24 @@ def test_rotated_file_comes_out_upright_like_ffmpeg(tmp_path):
     info = probe(path)
     assert (info.rotation, info.width, info.height, info.display_width, info.display_height) == (90, 160, 96, 96, 160)
     ours = read_frames(path, 0, 1)[0]
-    raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
-                          "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     theirs = np.frombuffer(raw, np.uint8).reshape(ours.shape)
     assert ours.shape == (160, 96, 3)
     assert np.array_equal(ours, theirs)
@@ -109,11 +125,13 @@ def test_variable_frame_rate_by_pts(tmp_path):
     assert [read_stamp(f) for f in read_frames(path, 2, 4)] == [2, 3, 4, 5]
 
 
-@pytest.mark.parametrize("name", ["openmpf__video_01_h265_aac.mp4", "openmpf__video_01_vp8_opus.webm", "openmpf__video_01_xvid_aac.avi"])
-def test_shared_variants_probe_and_decode(shared_testdata, name):
+@pytest.mark.parametrize(
+    "name", ["openmpf__video_01_h265_aac.mp4", "openmpf__video_01_vp8_opus.webm", "openmpf__video_01_xvid_aac.avi"]
+)
+def test_shared_variants_probe_and_decode(testdata, name):
     import av
 
-    path = shared_testdata / "video" / name
+    path = testdata / "video" / name
     info = probe(path)
     assert info.frames == 31 and info.fps == "30000/1001"
     with av.open(str(path)) as c:

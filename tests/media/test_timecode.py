@@ -19,8 +19,15 @@ NTSC30 = Fraction(30000, 1001)
 
 @pytest.mark.parametrize(
     "text, rate",
-    [("23.976", Fraction(24000, 1001)), ("29.97", NTSC30), ("30000/1001", NTSC30), ("25", Fraction(25)), (24, Fraction(24)),
-     (23.976023976023978, Fraction(24000, 1001)), ("59.94", Fraction(60000, 1001))],
+    [
+        ("23.976", Fraction(24000, 1001)),
+        ("29.97", NTSC30),
+        ("30000/1001", NTSC30),
+        ("25", Fraction(25)),
+        (24, Fraction(24)),
+        (23.976023976023978, Fraction(24000, 1001)),
+        ("59.94", Fraction(60000, 1001)),
+    ],
 )
 def test_parse_rate_is_exact(text, rate):
     assert parse_rate(text) == rate
@@ -73,7 +80,10 @@ def test_offset_keeps_style():
     assert offset_timecode("00:00:59;29", 1, NTSC30) == "00:01:00;02"
 
 
-@pytest.mark.parametrize("text, rate, frames", [("48f", 24, 48), ("2s", Fraction(24000, 1001), 48), ("1.5s", 25, 38), ("12", 25, 12), ("2 s", NTSC30, 60)])
+@pytest.mark.parametrize(
+    "text, rate, frames",
+    [("48f", 24, 48), ("2s", Fraction(24000, 1001), 48), ("1.5s", 25, 38), ("12", 25, 12), ("2 s", NTSC30, 60)],
+)
 def test_parse_length(text, rate, frames):
     assert parse_length(text, rate) == frames
 

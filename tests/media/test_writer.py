@@ -41,9 +41,13 @@ def test_prores_is_hq_profile(tmp_path):
 @pytest.mark.parametrize("codec, name", [("dnxhr", "dnxhd"), ("h264", "h264")])
 def test_other_codecs(tmp_path, codec, name):
     frames = _frames(6, 144, 256)
-    path = write_video(tmp_path / f"c_{codec}.mov", frames, rate="30000/1001", codec=codec, start_timecode="00:59:59;28")
+    path = write_video(
+        tmp_path / f"c_{codec}.mov", frames, rate="30000/1001", codec=codec, start_timecode="00:59:59;28"
+    )
     info = probe(path)
-    assert info.codec == name and info.frames == 6 and info.start_timecode == "00:59:59;28" and info.fps == "30000/1001"
+    assert (
+        info.codec == name and info.frames == 6 and info.start_timecode == "00:59:59;28" and info.fps == "30000/1001"
+    )
 
 
 def test_refuses_to_overwrite_inputs_and_existing(tmp_path):

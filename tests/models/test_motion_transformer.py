@@ -8,7 +8,6 @@ import torch
 from lengthen.identity.encoder import IdentityEncoder
 from lengthen.models.motion_transformer import HEAD, TAIL, MotionTransformer
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY = dict(patch_size=4, width=32, num_blocks=2, num_heads=2, identity_dim=24, flow_scale=2.0)

@@ -12,8 +12,12 @@ from lengthen.media.probe import probe
 
 def test_demo_writes_media_timeline_report_and_filmstrip(tmp_path):
     out = tmp_path / "demo"
-    run = subprocess.run([sys.executable, "-m", "lengthen", "demo", "-o", str(out), "--quality", "tiny", "--tail", "6f"],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "lengthen", "demo", "-o", str(out), "--quality", "tiny", "--tail", "6f"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     for label in ("media:", "timeline:", "report:", "filmstrip:"):
         assert label in run.stdout

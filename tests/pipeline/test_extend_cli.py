@@ -19,16 +19,36 @@ def _run(*args):
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory, shared_testdata):
+def clip(tmp_path_factory, testdata):
     folder = tmp_path_factory.mktemp("clip")
-    return pan_zoom_clip(shared_testdata / "images" / "skimage__astronaut.png", folder / "astro.mov", frames=30, rate="24000/1001",
-                         codec="prores", size=(144, 256), start_timecode="01:00:10:05")
+    return pan_zoom_clip(
+        testdata / "images" / "skimage__astronaut.png",
+        folder / "astro.mov",
+        frames=30,
+        rate="24000/1001",
+        codec="prores",
+        size=(144, 256),
+        start_timecode="01:00:10:05",
+    )
 
 
 def test_extend_tail_and_head_with_motion_engine(clip, tmp_path):
     before = clip.read_bytes()
     out = tmp_path / "out"
-    run = _run("extend", str(clip), "--tail", "12f", "--head", "0.5s", "--engine", "motion", "--no-faces", "-o", str(out), "--json")
+    run = _run(
+        "extend",
+        str(clip),
+        "--tail",
+        "12f",
+        "--head",
+        "0.5s",
+        "--engine",
+        "motion",
+        "--no-faces",
+        "-o",
+        str(out),
+        "--json",
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["frames_generated"] == 24  # 12 + round(0.5 * 24000/1001) = 12 + 12
@@ -60,9 +80,24 @@ def test_extend_tail_and_head_with_motion_engine(clip, tmp_path):
 
 def test_range_and_bad_inputs_exit_2_and_write_nothing(clip, tmp_path):
     out = tmp_path / "o"
-    for args in (["--tail", "2x"], ["--range", "5:400", "--tail", "2f"], ["--range", "9:3", "--tail", "2f"], [],
-                 ["--tail", "3f", "--engine", "nope"], ["--tail", "2f", "--ref", "Ann"]):
-        run = _run("extend", str(clip), *args, "--no-faces", "--engine" if "--engine" not in args else "--seed", "motion" if "--engine" not in args else "1", "-o", str(out))
+    for args in (
+        ["--tail", "2x"],
+        ["--range", "5:400", "--tail", "2f"],
+        ["--range", "9:3", "--tail", "2f"],
+        [],
+        ["--tail", "3f", "--engine", "nope"],
+        ["--tail", "2f", "--ref", "Ann"],
+    ):
+        run = _run(
+            "extend",
+            str(clip),
+            *args,
+            "--no-faces",
+            "--engine" if "--engine" not in args else "--seed",
+            "motion" if "--engine" not in args else "1",
+            "-o",
+            str(out),
+        )
         assert run.returncode == 2, (args, run.stderr)
         assert "Traceback" not in run.stderr and "error" in run.stderr
     run = _run("extend", str(tmp_path / "missing.mov"), "--tail", "2f")
@@ -70,12 +105,25 @@ def test_range_and_bad_inputs_exit_2_and_write_nothing(clip, tmp_path):
     assert not out.exists() or not any(out.rglob("*.mov"))
 
 
-def test_context_never_crosses_a_cut(shared_testdata, tmp_path):
+def test_context_never_crosses_a_cut(testdata, tmp_path):
     """Tears of Steel cuts at frame 65: a tail on 50..64 with 48 context frames reads only 50..64,
     and a shot range that spans the cut 40..80 drops the frames before it."""
     out = tmp_path / "out"
-    media = shared_testdata / "video" / "tears_of_steel_clip01.mp4"
-    run = _run("extend", str(media), "--range", "40:80", "--tail", "4f", "--engine", "freeze", "--no-faces", "-o", str(out), "--json")
+    media = testdata / "video" / "tears_of_steel_clip01.mp4"
+    run = _run(
+        "extend",
+        str(media),
+        "--range",
+        "40:80",
+        "--tail",
+        "4f",
+        "--engine",
+        "freeze",
+        "--no-faces",
+        "-o",
+        str(out),
+        "--json",
+    )
     assert run.returncode == 0, run.stderr
     d = json.loads(run.stdout)["directions"]["tail"]
     assert d["context_frames"] == 16 and d["context_dropped_at_cut"] == 25  # 65..80 kept, 40..64 dropped
@@ -89,7 +137,14 @@ def test_evaluate_prints_the_table_with_the_baselines(clip, tmp_path):
     run = _run("evaluate", str(clip), "--holdout", "6", "--quality", "tiny", "--no-faces", "-o", str(out))
     assert run.returncode == 0, run.stderr
     header, *lines = [line for line in run.stdout.splitlines() if "|" in line]
-    assert [c.strip() for c in header.split("|")][:6] == ["engine", "seam_jump", "motion_energy", "flicker", "psnr4", "psnr6"]
+    assert [c.strip() for c in header.split("|")][:6] == [
+        "engine",
+        "seam_jump",
+        "motion_energy",
+        "flicker",
+        "psnr4",
+        "psnr6",
+    ]
     assert [line.split("|")[0].strip() for line in lines] == ["truth", "freeze", "flow-raw", "motion", "builtin"]
     result = json.loads((out / "results.json").read_text())
     assert result["known"] == [0, 23] and result["holdout"] == 6
@@ -97,12 +152,18 @@ def test_evaluate_prints_the_table_with_the_baselines(clip, tmp_path):
     assert rows["freeze"]["motion_energy"] == 0.0 and rows["truth"]["motion_energy"] > 0.2
     # the clip pans and zooms: continuing its motion must beat holding the last frame
     for name in ("flow-raw", "motion", "builtin"):
-        assert rows[name]["psnr4"] > rows["freeze"]["psnr4"] + 1.0, (name, rows[name]["psnr4"], rows["freeze"]["psnr4"])
+        assert rows[name]["psnr4"] > rows["freeze"]["psnr4"] + 1.0, (
+            name,
+            rows[name]["psnr4"],
+            rows["freeze"]["psnr4"],
+        )
         assert rows[name]["motion_energy"] > 0.2
     assert rows["builtin"]["adapt_steps"] == 10 and 0.0 <= rows["builtin"]["residual_scale"] <= 1.0
     for png in ("chart.png", "filmstrip.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert clip.read_bytes() == before
-    bad = _run("evaluate", str(clip), "--holdout", "29", "--quality", "tiny", "--no-faces", "-o", str(tmp_path / "bad"))
+    bad = _run(
+        "evaluate", str(clip), "--holdout", "29", "--quality", "tiny", "--no-faces", "-o", str(tmp_path / "bad")
+    )
     assert bad.returncode == 2 and "astro.mov" in bad.stderr and "--holdout 29" in bad.stderr
     assert not (tmp_path / "bad" / "results.json").exists()

@@ -14,21 +14,39 @@ from lengthen.shots import ShotSpec
 
 
 @pytest.fixture(scope="module")
-def astronaut_clip(tmp_path_factory, shared_testdata):
+def astronaut_clip(tmp_path_factory, testdata):
     folder = tmp_path_factory.mktemp("astro")
     # 448x448 of the 512x512 photo: her face stays whole and about 80 px tall
-    return pan_zoom_clip(shared_testdata / "images" / "skimage__astronaut.png", folder / "astro.mov", frames=24, rate=24,
-                         codec="prores", size=(448, 448), start_timecode="00:00:01:00", zoom=1.05, pan=0.02)
+    return pan_zoom_clip(
+        testdata / "images" / "skimage__astronaut.png",
+        folder / "astro.mov",
+        frames=24,
+        rate=24,
+        codec="prores",
+        size=(448, 448),
+        start_timecode="00:00:01:00",
+        zoom=1.05,
+        pan=0.02,
+    )
 
 
 def _spec(path, tail=6):
     info = probe(path)
-    return ShotSpec(clip="astro", media=str(path), rate=info.rate, first=0, last=info.frames - 1, tail_frames=tail,
-                    start_timecode=info.start_timecode)
+    return ShotSpec(
+        clip="astro",
+        media=str(path),
+        rate=info.rate,
+        first=0,
+        last=info.frames - 1,
+        tail_frames=tail,
+        start_timecode=info.start_timecode,
+    )
 
 
 def test_faces_scanned_scored_and_best_candidate_kept(astronaut_clip, tmp_path):
-    request = ExtendRequest(engine="motion", settings=EngineSettings(quality="draft", candidates=2, seed=5), output_dir=tmp_path)
+    request = ExtendRequest(
+        engine="motion", settings=EngineSettings(quality="draft", candidates=2, seed=5), output_dir=tmp_path
+    )
     outcome = render_shot(_spec(astronaut_clip), request)
     report = outcome.report
     assert len(report["characters"]) == 1  # one astronaut, one bank
@@ -45,9 +63,13 @@ def test_faces_scanned_scored_and_best_candidate_kept(astronaut_clip, tmp_path):
     assert outcome.generated[0].metadata["banks"][0]["id"] == char
 
 
-def test_reference_photo_starts_a_named_character(astronaut_clip, tmp_path, shared_testdata):
-    request = ExtendRequest(engine="freeze", scan_faces=False, output_dir=tmp_path,
-                            refs=(("Eileen", str(shared_testdata / "images" / "skimage__astronaut.png")),))
+def test_reference_photo_starts_a_named_character(astronaut_clip, tmp_path, testdata):
+    request = ExtendRequest(
+        engine="freeze",
+        scan_faces=False,
+        output_dir=tmp_path,
+        refs=(("Eileen", str(testdata / "images" / "skimage__astronaut.png")),),
+    )
     outcome = render_shot(_spec(astronaut_clip, tail=3), request)
     assert [c["name"] for c in outcome.report["characters"]] == ["Eileen"]
     scores = outcome.report["directions"]["tail"]["identity"]["generated"]

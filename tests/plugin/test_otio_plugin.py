@@ -27,13 +27,23 @@ def fresh_manifest(monkeypatch):
 def _generated_timeline(media: Path, moved_from: Path) -> otio.schema.Timeline:
     """A timeline as lengthen writes it, whose generated clip points at a file that is gone."""
     rate = 24
-    ref = otio.schema.ExternalReference(target_url=otio.url_utils.url_from_filepath(str(moved_from)),
-                                        available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
-                                                                               otio.opentime.RationalTime(4, rate)))
-    gen = otio.schema.Clip(name="party [lengthen tail]", media_reference=ref,
-                           metadata={"lengthen": {"schema_version": 1, "direction": "tail", "media": str(moved_from)}})
-    plain = otio.schema.Clip(name="other", media_reference=otio.schema.ExternalReference(
-        target_url=otio.url_utils.url_from_filepath(str(moved_from.with_name("not_ours.mov")))))
+    ref = otio.schema.ExternalReference(
+        target_url=otio.url_utils.url_from_filepath(str(moved_from)),
+        available_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(0, rate), otio.opentime.RationalTime(4, rate)
+        ),
+    )
+    gen = otio.schema.Clip(
+        name="party [lengthen tail]",
+        media_reference=ref,
+        metadata={"lengthen": {"schema_version": 1, "direction": "tail", "media": str(moved_from)}},
+    )
+    plain = otio.schema.Clip(
+        name="other",
+        media_reference=otio.schema.ExternalReference(
+            target_url=otio.url_utils.url_from_filepath(str(moved_from.with_name("not_ours.mov")))
+        ),
+    )
     tl = otio.schema.Timeline(name="t")
     track = otio.schema.Track(name="LENGTHEN")
     track.extend([gen, plain])
@@ -42,7 +52,9 @@ def _generated_timeline(media: Path, moved_from: Path) -> otio.schema.Timeline:
 
 
 def test_manifest_from_entry_point_and_env(fresh_manifest, tmp_path):
-    entry = importlib.metadata.EntryPoint(name="lengthen", value="lengthen.otio_plugin", group="opentimelineio.plugins")
+    entry = importlib.metadata.EntryPoint(
+        name="lengthen", value="lengthen.otio_plugin", group="opentimelineio.plugins"
+    )
     fresh_manifest.setattr(otio.plugins.manifest, "plugin_entry_points", lambda: [entry])
     fresh_manifest.delenv("OTIO_PLUGIN_MANIFEST_PATH", raising=False)
     manifest = otio.plugins.ActiveManifest(force_reload=True)
@@ -55,19 +67,23 @@ def test_manifest_from_entry_point_and_env(fresh_manifest, tmp_path):
     assert "lengthen_media" in otio.media_linker.available_media_linker_names()
 
 
-def test_linker_relinks_moved_generated_media(fresh_manifest, shared_testdata, tmp_path):
+def test_linker_relinks_moved_generated_media(fresh_manifest, testdata, tmp_path):
     fresh_manifest.setenv("OTIO_PLUGIN_MANIFEST_PATH", str(MANIFEST))
     otio.plugins.ActiveManifest(force_reload=True)
     old = tmp_path / "machine_a" / "party_tail_v001.mov"  # where it was written; gone now
     new_home = tmp_path / "machine_b"
     (new_home / "cut_ext_media").mkdir(parents=True)
-    shutil.copyfile(shared_testdata / "video" / "openmpf__video_01_h265_aac.mp4", new_home / "cut_ext_media" / old.name)
+    shutil.copyfile(testdata / "video" / "openmpf__video_01_h265_aac.mp4", new_home / "cut_ext_media" / old.name)
     path = tmp_path / "cut_ext.otio"
     otio.adapters.write_to_file(_generated_timeline(new_home, old), str(path))
-    result = otio.adapters.read_from_file(str(path), media_linker_name="lengthen_media",
-                                          media_linker_argument_map={"search_paths": [str(new_home)]})
+    result = otio.adapters.read_from_file(
+        str(path), media_linker_name="lengthen_media", media_linker_argument_map={"search_paths": [str(new_home)]}
+    )
     gen, plain = result.find_clips()
-    assert Path(otio.url_utils.filepath_from_url(gen.media_reference.target_url)) == (new_home / "cut_ext_media" / old.name).resolve()
+    assert (
+        Path(otio.url_utils.filepath_from_url(gen.media_reference.target_url))
+        == (new_home / "cut_ext_media" / old.name).resolve()
+    )
     assert gen.media_reference.available_range.duration.value == 4  # everything else kept
     assert plain.media_reference.target_url.endswith("not_ours.mov")  # not lengthen's: untouched
     # the environment variable works as well, and nothing is found where nothing is

@@ -108,12 +108,12 @@ class StandInResolve:
         return Manager()
 
 
-def test_resolve_round_trip_through_the_panel(qtbot, shared_testdata, tmp_path):
+def test_resolve_round_trip_through_the_panel(qtbot, testdata, tmp_path):
     """Engine "freeze": the hand-off is under test."""
     from lengthen.ui.main_window import MainWindow
 
     script = load_script()
-    cut = write_cut(shared_testdata, tmp_path / "resolve_side")
+    cut = write_cut(testdata, tmp_path / "resolve_side")
     resolve = StandInResolve(StandInProject(StandInTimeline("Reel 1 / cut", cut)))
     launched = []
 
@@ -137,9 +137,13 @@ def test_resolve_round_trip_through_the_panel(qtbot, shared_testdata, tmp_path):
     assert script.main(resolve, launch=panel, folder=tmp_path / "work") == 0
     assert launched[0].parent == tmp_path / "work" and launched[0].name.startswith("Reel_1_cut_")
     pool = resolve.project.pool
-    (bin_name, media), = pool.imported_media
-    assert bin_name == "lengthen" and [Path(m).name for m in media] == ["party_tail_v001.mov"] and Path(media[0]).is_file()
-    (path, options, tl), = pool.imported_timelines
+    ((bin_name, media),) = pool.imported_media
+    assert (
+        bin_name == "lengthen"
+        and [Path(m).name for m in media] == ["party_tail_v001.mov"]
+        and Path(media[0]).is_file()
+    )
+    ((path, options, tl),) = pool.imported_timelines
     assert Path(path).name == "result.otio" and options["importSourceClips"] is True
     assert resolve.project.timeline.GetName() == options["timelineName"]
     lengthen_track = [t for t in tl.tracks if t.name == "LENGTHEN"][0]

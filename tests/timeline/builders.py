@@ -22,7 +22,9 @@ def tr(start: int, duration: int, rate) -> otio.opentime.TimeRange:
     return TR(rt(start, rate), rt(duration, rate))
 
 
-def media_clip(name: str, media: Path, first: int, count: int, *, url: str | None = None, with_available_range: bool = True) -> otio.schema.Clip:
+def media_clip(
+    name: str, media: Path, first: int, count: int, *, url: str | None = None, with_available_range: bool = True
+) -> otio.schema.Clip:
     """A clip showing media frames ``first .. first+count-1`` of ``media`` (probed), with source
     and available ranges in the media's timecode space, as NLEs write them."""
     info = probe(media)
@@ -40,8 +42,12 @@ def gap(count: int, rate) -> otio.schema.Gap:
 
 
 def transition(in_offset: int, out_offset: int, rate, name: str = "dissolve") -> otio.schema.Transition:
-    return otio.schema.Transition(name=name, transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
-                                  in_offset=rt(in_offset, rate), out_offset=rt(out_offset, rate))
+    return otio.schema.Transition(
+        name=name,
+        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+        in_offset=rt(in_offset, rate),
+        out_offset=rt(out_offset, rate),
+    )
 
 
 def track(name: str, items, kind=otio.schema.TrackKind.Video) -> otio.schema.Track:
@@ -78,7 +84,9 @@ def make_tiny_media(folder: Path) -> dict[str, Path]:
     return {
         "a": stamped_clip(folder / "a.mp4", 48, NTSC, "h264", start_timecode="01:00:00:00"),  # tc0 86400
         "b": stamped_clip(folder / "b.mov", 40, NTSC, "prores", start_timecode="00:59:59:00"),  # tc0 86376
-        "df": stamped_clip(folder / "df clip.mp4", 36, "30000/1001", "h264", start_timecode="01:00:00;00"),  # tc0 107892
+        "df": stamped_clip(
+            folder / "df clip.mp4", 36, "30000/1001", "h264", start_timecode="01:00:00;00"
+        ),  # tc0 107892
     }
 
 
@@ -86,9 +94,22 @@ def multitrack_timeline(media: dict[str, Path], rate=NTSC) -> otio.schema.Timeli
     """V1: gap 24 | A (a.mp4 frames 4..27) | dissolve (in 3, out 5) | B (b.mov 0..19) | gap 10 | C (a.mp4 30..47)
     V2: gap 30 | D (b.mov 10..39);   A1 (audio): a clip that planning ignores.
     A's media URL is relative ("media/a.mp4"): the timeline must be written beside the media folder."""
-    return timeline("cut", [
-        track("V1", [gap(24, rate), media_clip("A", media["a"], 4, 24, url="media/a.mp4"), transition(3, 5, rate),
-                     media_clip("B", media["b"], 0, 20), gap(10, rate), media_clip("C", media["a"], 30, 18)]),
-        track("V2", [gap(30, rate), media_clip("D", media["b"], 10, 30)]),
-        track("A1", [media_clip("A audio", media["a"], 0, 10)], kind=otio.schema.TrackKind.Audio),
-    ], rate)
+    return timeline(
+        "cut",
+        [
+            track(
+                "V1",
+                [
+                    gap(24, rate),
+                    media_clip("A", media["a"], 4, 24, url="media/a.mp4"),
+                    transition(3, 5, rate),
+                    media_clip("B", media["b"], 0, 20),
+                    gap(10, rate),
+                    media_clip("C", media["a"], 30, 18),
+                ],
+            ),
+            track("V2", [gap(30, rate), media_clip("D", media["b"], 10, 30)]),
+            track("A1", [media_clip("A audio", media["a"], 0, 10)], kind=otio.schema.TrackKind.Audio),
+        ],
+        rate,
+    )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import opentimelineio as otio
 import pytest
 from builders import gap, media_clip, multitrack_timeline, timeline, track
 
-import opentimelineio as otio
 from lengthen.timeline import plan_timeline, read_timeline
 
 
@@ -33,14 +33,26 @@ def test_fcp7_xml_input(tmp_path, tiny_media):
 def test_cmx3600_edl_input_needs_its_rate(tmp_path, tiny_media):
     pytest.importorskip("otio_cmx3600_adapter")
     rate = "24000/1001"
-    tl = timeline("edl", [track("V1", [media_clip("A", tiny_media["a"], 4, 24), gap(10, rate), media_clip("C", tiny_media["a"], 30, 18)])], rate)
+    tl = timeline(
+        "edl",
+        [
+            track(
+                "V1",
+                [media_clip("A", tiny_media["a"], 4, 24), gap(10, rate), media_clip("C", tiny_media["a"], 30, 18)],
+            )
+        ],
+        rate,
+    )
     path = tmp_path / "cut.edl"
     otio.adapters.write_to_file(tl, str(path))
     with read_timeline(path, rate=Fraction(24000, 1001)) as doc:
         assert any("EDL" in w and "8 characters" in w for w in doc.warnings)
         assert not doc.problems
         # no available range in an EDL: media length and start timecode come from probing a.mp4
-        assert {c.name: (c.src_first, c.media_frames, c.avail_start) for c in doc.clips} == {"A": (4, 48, 86400), "C": (30, 48, 86400)}
+        assert {c.name: (c.src_first, c.media_frames, c.avail_start) for c in doc.clips} == {
+            "A": (4, 48, 86400),
+            "C": (30, 48, 86400),
+        }
         assert _frames(plan_timeline(doc, handles=12)) == {"A": (8, 0), "C": (0, 12)}
     with read_timeline(path) as doc:  # the adapter's default 24 fps is not the media's 24000/1001
         assert {p.clip for p in doc.problems} == {"A", "C"}

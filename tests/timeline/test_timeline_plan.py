@@ -33,7 +33,12 @@ def test_handles_mode_multitrack_with_transitions_and_gaps(project, tiny_media):
     assert (a.first, a.last) == (0, 47)  # the whole available media is context
     assert a.generated_first_frame("head") == -8 and a.generated_timecode("head") == "00:59:59:16"  # 86400 - 8
     # handles 0 plans nothing; clips with enough media are listed with 0 and 0
-    assert _frames(_plan(path, handles=0)) == {"A": (0, 0), "B": (3, 0), "C": (0, 0), "D": (0, 0)}  # B's dissolve needs 3
+    assert _frames(_plan(path, handles=0)) == {
+        "A": (0, 0),
+        "B": (3, 0),
+        "C": (0, 0),
+        "D": (0, 0),
+    }  # B's dissolve needs 3
 
 
 def test_head_tail_lengths_in_frames_and_ntsc_seconds(project, tiny_media):
@@ -50,33 +55,46 @@ def test_head_tail_lengths_in_frames_and_ntsc_seconds(project, tiny_media):
 def test_spec_file_per_clip_requests(project, tiny_media):
     path = write(multitrack_timeline(tiny_media), project / "cut.otio")
     spec_path = project / "spec.json"
-    spec_path.write_text(json.dumps({
-        "schema": "lengthen.spec", "version": 1,
-        "default": {"tail": "6f"},
-        "clips": [
-            {"clip": "A", "tail": "2s"},
-            {"clip": "V1/2", "head": "12f", "tail": 0},
-            {"clip": "V2/1", "handles": "1s"},
-            {"clip": "C", "skip": True},
-        ],
-    }))
+    spec_path.write_text(
+        json.dumps(
+            {
+                "schema": "lengthen.spec",
+                "version": 1,
+                "default": {"tail": "6f"},
+                "clips": [
+                    {"clip": "A", "tail": "2s"},
+                    {"clip": "V1/2", "head": "12f", "tail": 0},
+                    {"clip": "V2/1", "handles": "1s"},
+                    {"clip": "C", "skip": True},
+                ],
+            }
+        )
+    )
     plan = _plan(path, spec=load_spec(spec_path))
     # A: 2 s = 48; B (V1/2): 12, 0; C skipped; D: handles 1 s = 24 -> head 24-10 = 14, tail 39+24-39 = 24
     assert _frames(plan) == {"A": (0, 48), "B": (12, 0), "D": (14, 24)}
     # the command line beats the spec's default, entries beat the command line
-    spec = parse_spec({"schema": "lengthen.spec", "version": 1, "default": {"tail": "6f"}, "clips": [{"clip": "C", "head": 1}]})
+    spec = parse_spec(
+        {"schema": "lengthen.spec", "version": 1, "default": {"tail": "6f"}, "clips": [{"clip": "C", "head": 1}]}
+    )
     assert _frames(_plan(path, spec=spec)) == {"A": (0, 6), "B": (0, 6), "C": (1, 0), "D": (0, 6)}
     assert _frames(_plan(path, spec=spec, handles=0))["C"] == (1, 0)
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"schema": "other", "version": 1}, "unknown schema 'other'"),
-    ({"schema": "lengthen.spec", "version": 2}, "unsupported lengthen.spec version 2"),
-    ({"schema": "lengthen.spec", "version": 1, "clips": [{"clip": "A", "tial": 3}]}, "unknown keys tial"),
-    ({"schema": "lengthen.spec", "version": 1, "clips": [{"clip": "A", "tail": 3, "handles": 2}]}, "either handles or head/tail"),
-    ({"schema": "lengthen.spec", "version": 1, "clips": [{"tail": 3}]}, "needs a 'clip'"),
-    ({"schema": "lengthen.spec", "version": 1, "clips": {"A": 1}}, "'clips' must be a list"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"schema": "other", "version": 1}, "unknown schema 'other'"),
+        ({"schema": "lengthen.spec", "version": 2}, "unsupported lengthen.spec version 2"),
+        ({"schema": "lengthen.spec", "version": 1, "clips": [{"clip": "A", "tial": 3}]}, "unknown keys tial"),
+        (
+            {"schema": "lengthen.spec", "version": 1, "clips": [{"clip": "A", "tail": 3, "handles": 2}]},
+            "either handles or head/tail",
+        ),
+        ({"schema": "lengthen.spec", "version": 1, "clips": [{"tail": 3}]}, "needs a 'clip'"),
+        ({"schema": "lengthen.spec", "version": 1, "clips": {"A": 1}}, "'clips' must be a list"),
+    ],
+)
 def test_bad_spec_files(tmp_path, data, message):
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(data))
@@ -88,27 +106,52 @@ def test_bad_spec_files(tmp_path, data, message):
 def test_spec_naming_unknown_or_repeated_clips(project, tiny_media):
     path = write(multitrack_timeline(tiny_media), project / "cut.otio")
     bad = project / "bad.json"
-    bad.write_text("{\"schema\": \"lengthen.spec\", ")
+    bad.write_text('{"schema": "lengthen.spec", ')
     with pytest.raises(UsageError, match="malformed spec JSON"):
         load_spec(bad)
     with pytest.raises(UsageError, match="names clip 'Z'"):
         _plan(path, spec=parse_spec({"schema": "lengthen.spec", "version": 1, "clips": [{"clip": "Z", "tail": 1}]}))
     with pytest.raises(UsageError, match="listed twice"):
-        _plan(path, spec=parse_spec({"schema": "lengthen.spec", "version": 1, "clips": [{"clip": "V1/1", "tail": 1}, {"clip": "V1/1", "head": 1}]}))
+        _plan(
+            path,
+            spec=parse_spec(
+                {
+                    "schema": "lengthen.spec",
+                    "version": 1,
+                    "clips": [{"clip": "V1/1", "tail": 1}, {"clip": "V1/1", "head": 1}],
+                }
+            ),
+        )
     with pytest.raises(UsageError, match="not a length"):
         _plan(path, tail="two seconds")
 
 
-def test_handles_on_shared_videos(tmp_path, shared_testdata):
+def test_handles_on_shared_videos(tmp_path, testdata):
     """Clips over the shared test videos: exactly the missing handle frames per clip."""
-    video = shared_testdata / "video"
-    tears, mpf = video / "tears_of_steel_clip01.mp4", video / "openmpf__video_01_h265_aac.mp4"  # 240 @ 24, 31 @ 30000/1001
-    tl = timeline("shared", [
-        # robot shot from frame 5, a dissolve (in 2, out 6) into the man at the console, then the morph shot to the end
-        track("V1", [media_clip("robot", tears, 5, 16), transition(2, 6, 24), media_clip("console", tears, 65, 120),
-                     gap(12, 24), media_clip("morph", tears, 185, 55)]),
-        track("V2", [gap(48, 24), media_clip("party", mpf, 3, 25)]),
-    ], 24)
+    video = testdata / "video"
+    tears, mpf = (
+        video / "tears_of_steel_clip01.mp4",
+        video / "openmpf__video_01_h265_aac.mp4",
+    )  # 240 @ 24, 31 @ 30000/1001
+    tl = timeline(
+        "shared",
+        [
+            # robot shot from frame 5, a dissolve (in 2, out 6) into the man at the console, then the morph
+            # shot to the end
+            track(
+                "V1",
+                [
+                    media_clip("robot", tears, 5, 16),
+                    transition(2, 6, 24),
+                    media_clip("console", tears, 65, 120),
+                    gap(12, 24),
+                    media_clip("morph", tears, 185, 55),
+                ],
+            ),
+            track("V2", [gap(48, 24), media_clip("party", mpf, 3, 25)]),
+        ],
+        24,
+    )
     plan = _plan(write(tl, tmp_path / "shared.otio"), handles=12)
     # robot:   visible 5..20+6 = 26 of 0..239  -> head 12-5 = 7,   tail 0
     # console: visible 65-2 = 63..184          -> head 0,          tail 0 (55 frames of media follow)

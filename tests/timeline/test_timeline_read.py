@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 
+import opentimelineio as otio
 import pytest
 from builders import gap, media_clip, multitrack_timeline, timeline, tr, track, write
 
-import opentimelineio as otio
 from lengthen.errors import TimelineError
 from lengthen.timeline import read_timeline, resolve_media_url
 
@@ -26,7 +26,12 @@ def test_multitrack_clips_in_media_frames(project, tiny_media):
     assert (a.vis_first, a.vis_last) == (4, 27 + 5)
     assert (b.vis_first, b.vis_last) == (0 - 3, 19)
     # timeline frames: gap 24 -> A 24..48, B 48..68, gap -> C 78..96; V2: gap 30 -> D 30..60
-    assert [(c.timeline_in, c.timeline_out) for c in (a, b, got["C"], got["D"])] == [(24, 48), (48, 68), (78, 96), (30, 60)]
+    assert [(c.timeline_in, c.timeline_out) for c in (a, b, got["C"], got["D"])] == [
+        (24, 48),
+        (48, 68),
+        (78, 96),
+        (30, 60),
+    ]
     assert a.rate == Fraction(24000, 1001) and a.timeline_rate == Fraction(24000, 1001)
     assert (a.clip_id, b.clip_id, got["C"].clip_id, got["D"].clip_id) == ("V1/1", "V1/2", "V1/3", "V2/1")
     assert a.media == project / "media" / "a.mp4"  # relative URL resolved against the timeline's folder
@@ -87,11 +92,14 @@ def test_media_outside_allowed_with_flag(tmp_path):
         resolve_media_url("https://example.com/a.mov", base)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("{not json", "cannot read as otio_json"),
-    (json.dumps({"OTIO_SCHEMA": "Wibble.7", "x": 1}), "'Wibble'"),
-    (otio.schema.Clip(name="x").to_json_string(), "not a timeline: the file holds 'Clip'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{not json", "cannot read as otio_json"),
+        (json.dumps({"OTIO_SCHEMA": "Wibble.7", "x": 1}), "'Wibble'"),
+        (otio.schema.Clip(name="x").to_json_string(), "not a timeline: the file holds 'Clip'"),
+    ],
+)
 def test_bad_timeline_files(tmp_path, text, message):
     path = tmp_path / "bad.otio"
     path.write_text(text)

@@ -9,5 +9,5 @@ from panel_cuts import write_cut
 
 
 @pytest.fixture
-def cut(shared_testdata, tmp_path) -> Path:
-    return write_cut(shared_testdata, tmp_path / "edit")
+def cut(testdata, tmp_path) -> Path:
+    return write_cut(testdata, tmp_path / "edit")

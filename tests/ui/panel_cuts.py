@@ -6,7 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 
-def write_cut(shared_testdata: Path, folder: Path, name: str = "cut.otio") -> Path:
+def write_cut(testdata: Path, folder: Path, name: str = "cut.otio") -> Path:
     """Two clips at a 24 fps timeline: "party" (openmpf video_01, media frames 50..89 of 0..89 at
     30000/1001: it ends at the end of its media, so handles mode asks for a tail) and "console"
     (Tears of Steel frames 100..147 of 0..239 at 24: handles to spare)."""
@@ -19,11 +19,12 @@ def write_cut(shared_testdata: Path, folder: Path, name: str = "cut.otio") -> Pa
         info = probe(media)
         tc0 = timecode_to_frames(info.start_timecode, info.rate)
         rng = lambda s, d: otio.opentime.TimeRange(to_rational_time(s, info.rate), to_rational_time(d, info.rate))  # noqa: E731
-        ref = otio.schema.ExternalReference(target_url=otio.url_utils.url_from_filepath(str(media)),
-                                            available_range=rng(tc0, info.frames))
+        ref = otio.schema.ExternalReference(
+            target_url=otio.url_utils.url_from_filepath(str(media)), available_range=rng(tc0, info.frames)
+        )
         return otio.schema.Clip(name=clip_name, media_reference=ref, source_range=rng(tc0 + first, count))
 
-    video = shared_testdata / "video"
+    video = testdata / "video"
     tl = otio.schema.Timeline(name="panel test", global_start_time=to_rational_time(0, Fraction(24)))
     track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     track.append(clip("party", video / "openmpf__video_01.mp4", 50, 40))

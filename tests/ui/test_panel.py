@@ -11,10 +11,10 @@ from pathlib import Path
 
 import opentimelineio as otio
 import pytest
+from panel_cuts import write_cut
 from PyQt6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer, QUrl
 from PyQt6.QtGui import QDropEvent
 
-from panel_cuts import write_cut
 from lengthen.media.probe import probe
 from lengthen.ui.main_window import MainWindow
 from lengthen.ui.shot_table import HEAD, TAIL
@@ -27,7 +27,9 @@ def make_window(qtbot, tmp_path):
     windows = []
 
     def make(**kwargs) -> MainWindow:
-        w = MainWindow(qsettings=QSettings(str(tmp_path / f"panel{len(windows)}.ini"), QSettings.Format.IniFormat), **kwargs)
+        w = MainWindow(
+            qsettings=QSettings(str(tmp_path / f"panel{len(windows)}.ini"), QSettings.Format.IniFormat), **kwargs
+        )
         qtbot.addWidget(w)
         w.resize(1300, 850)
         w.show()
@@ -110,8 +112,9 @@ def test_panel_workflow_with_characters_preview_and_export(qtbot, make_window, c
     assert w.last_export is not None, w.messages
     result = otio.adapters.read_from_file(str(out))
     generated = [c for t in result.tracks if t.name.startswith("LENGTHEN") for c in t.find_clips()]
-    assert sorted((c.metadata["lengthen"]["source_clip"], c.metadata["lengthen"]["frames_generated"]) for c in generated) \
-        == [("console", 6), ("party", 4)]
+    assert sorted(
+        (c.metadata["lengthen"]["source_clip"], c.metadata["lengthen"]["frames_generated"]) for c in generated
+    ) == [("console", 6), ("party", 4)]
     for c in generated:
         media = Path(otio.url_utils.filepath_from_url(c.media_reference.target_url))
         assert media.parent == out.parent / "cut_ext_media" and media.is_file()
@@ -167,12 +170,12 @@ def test_builtin_run_cancel_then_complete_keeps_gui_responsive(qtbot, make_windo
     assert sorted(p.name for p in media_dir.iterdir()) == [gen.path.name]
 
 
-def test_one_failing_shot_does_not_stop_the_others(qtbot, make_window, shared_testdata, tmp_path):
+def test_one_failing_shot_does_not_stop_the_others(qtbot, make_window, testdata, tmp_path):
     """Engine "freeze": the error handling is under test."""
     video = tmp_path / "video"
     video.mkdir()
     for name in ("openmpf__video_01.mp4", "tears_of_steel_clip01.mp4"):
-        shutil.copyfile(shared_testdata / "video" / name, video / name)
+        shutil.copyfile(testdata / "video" / name, video / name)
     cut = write_cut(tmp_path, tmp_path / "edit")  # over the copies (same layout as the shared folder)
     w = make_window()
     # new media, so a new scan: one look per clip, at the frame's own size
@@ -193,7 +196,9 @@ def test_drop_recent_files_and_screenshot_command(qtbot, make_window, cut, tmp_p
     w = make_window()
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(cut))])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     w.dropEvent(event)
     idle(qtbot, w)
     assert w.state.timeline_path == cut

@@ -25,14 +25,22 @@ def _open(path) -> PanelState:
 
 def _drive(state: PanelState, items) -> dict:
     """Run like the panel does, with the state updated from the job's events."""
-    handlers = {"started": state.shot_started, "progress": state.shot_progress, "done": state.shot_done, "failed": state.shot_failed}
+    handlers = {
+        "started": state.shot_started,
+        "progress": state.shot_progress,
+        "done": state.shot_done,
+        "failed": state.shot_failed,
+    }
     counts = jobs.run_shots(items, SilentProgress(), lambda kind, clip_id, *data: handlers[kind](clip_id, *data))
     state.run_finished()
     return counts
 
 
 def test_state_model_imports_no_qt():
-    code = "import sys, lengthen.ui.state, lengthen.ui.jobs, lengthen.ui.project; print(any(m.startswith('PyQt6') for m in sys.modules))"
+    code = (
+        "import sys, lengthen.ui.state, lengthen.ui.jobs, lengthen.ui.project; "
+        "print(any(m.startswith('PyQt6') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -42,7 +50,12 @@ def test_rows_lengths_and_handles(cut):
     party, console = state.rows
     assert (party.clip.name, console.clip.name) == ("party", "console")
     # party shows media frames 50..89 of 0..89: 50 frames before, none after; handles mode (12) asks a 12-frame tail
-    assert (party.available_head, party.available_tail, party.spec.head_frames, party.spec.tail_frames) == (50, 0, 0, 12)
+    assert (party.available_head, party.available_tail, party.spec.head_frames, party.spec.tail_frames) == (
+        50,
+        0,
+        0,
+        12,
+    )
     assert (console.available_head, console.available_tail, console.spec.tail_frames) == (100, 92, 0)
     assert party.source_in == "00:00:01:20" and console.source_out == "00:00:06:03"  # 147 at 24 fps
     state.set_length("V1/2", "tail", "0.5s")
@@ -90,11 +103,18 @@ def _bank(bank_id: str, media: str, n: int, seed: int) -> IdentityBank:
     rng = np.random.default_rng(seed)
     emb = rng.normal(size=(n, 8)).astype(np.float32)
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
-    return IdentityBank(id=bank_id, name=bank_id, backend="dlib", embedding_dim=8, chip_size=4, embeddings=emb,
-                        crops=rng.integers(0, 255, (n, 4, 4, 3), dtype=np.uint8),
-                        sources=[FaceSource(media, i, (0, 0, 4, 4), ((1, 1),) * 5) for i in range(n)],
-                        quality=[FaceQuality(*(1.0,) * len(FaceQuality.__dataclass_fields__)) for _ in range(n)],
-                        references=list(range(n)))
+    return IdentityBank(
+        id=bank_id,
+        name=bank_id,
+        backend="dlib",
+        embedding_dim=8,
+        chip_size=4,
+        embeddings=emb,
+        crops=rng.integers(0, 255, (n, 4, 4, 3), dtype=np.uint8),
+        sources=[FaceSource(media, i, (0, 0, 4, 4), ((1, 1),) * 5) for i in range(n)],
+        quality=[FaceQuality(*(1.0,) * len(FaceQuality.__dataclass_fields__)) for _ in range(n)],
+        references=list(range(n)),
+    )
 
 
 def test_cast_edits_and_banks_per_media(tmp_path):

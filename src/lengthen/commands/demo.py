@@ -6,11 +6,16 @@ SAMPLE = "sample/tears_of_steel_glasses.mp4"
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("demo", help="extend the bundled sample clip on this machine (CPU, no downloads)",
-                       description="Extend the bundled sample shot (Tears of Steel, CC BY 3.0, Blender Foundation) by one "
-                                   "second at its tail with the built-in engine, and print where the media, the timeline, "
-                                   "the report and a filmstrip PNG are.")
-    p.add_argument("-o", "--output", default="lengthen_demo", metavar="OUTDIR", help="output folder (default ./lengthen_demo)")
+    p = sub.add_parser(
+        "demo",
+        help="extend the bundled sample clip on this machine (CPU, no downloads)",
+        description="Extend the bundled sample shot (Tears of Steel, CC BY 3.0, Blender Foundation) by one "
+        "second at its tail with the built-in engine, and print where the media, the timeline, "
+        "the report and a filmstrip PNG are.",
+    )
+    p.add_argument(
+        "-o", "--output", default="lengthen_demo", metavar="OUTDIR", help="output folder (default ./lengthen_demo)"
+    )
     p.add_argument("--tail", default="1s", metavar="LEN", help="length to add (default 1s)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--context", type=int, default=None, help=__import__("argparse").SUPPRESS)
@@ -38,15 +43,22 @@ def run(args) -> int:
     out = Path(args.output)
     spec, info = make_spec(args)
     request = build_request(args, out / "media")
-    print(f"lengthen demo: extending {sample.name} ({info.frames} frames at {info.fps} fps) by {spec.tail_frames} frames "
-          f"with the {request.engine} engine, {request.settings.quality} quality", flush=True)
+    print(
+        f"lengthen demo: extending {sample.name} ({info.frames} frames at {info.fps} fps) by "
+        f"{spec.tail_frames} frames "
+        f"with the {request.engine} engine, {request.settings.quality} quality",
+        flush=True,
+    )
     outcome = render_shot(spec, request, TerminalProgress())
     paths = write_shot_outputs(outcome, info, out)
     tail = outcome.generated[0]
     src = read_frames(spec.media, spec.last - 3, 4)
     gen = read_frames(tail.path, 0, tail.frames)
     strip = save_filmstrip(
-        out / "filmstrip.png", src, gen, "tail",
+        out / "filmstrip.png",
+        src,
+        gen,
+        "tail",
         source_timecodes=[offset_timecode(info.start_timecode, spec.last - 3 + i, spec.rate) for i in range(4)],
         generated_timecodes=[offset_timecode(tail.start_timecode, i, spec.rate) for i in range(len(gen))],
     )

@@ -6,10 +6,13 @@ import json
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("doctor", help="check Python, torch/CUDA, codecs, face and video models, disk space",
-                       description="Check this machine: Python, torch and CUDA, PyAV encoders for ProRes/DNxHR/H.264, "
-                                   "face models (dlib CC0 weights, insightface), video model weights, disk space. "
-                                   "Exits 1 when something required is missing.")
+    p = sub.add_parser(
+        "doctor",
+        help="check Python, torch/CUDA, codecs, face and video models, disk space",
+        description="Check this machine: Python, torch and CUDA, PyAV encoders for ProRes/DNxHR/H.264, "
+        "face models (dlib CC0 weights, insightface), video model weights, disk space. "
+        "Exits 1 when something required is missing.",
+    )
     p.add_argument("--json", action="store_true")
 
 
@@ -31,19 +34,34 @@ def checks() -> list[dict]:
         import torch
 
         cuda = torch.cuda.is_available()
-        detail = f"torch {torch.__version__}; CUDA {'available: ' + torch.cuda.get_device_name(0) if cuda else 'not available (CPU only: built-in engines work, GPU engines will not)'}"
+        where = (
+            f"available: {torch.cuda.get_device_name(0)}"
+            if cuda
+            else "not available (CPU only: built-in engines work, GPU engines will not)"
+        )
+        detail = f"torch {torch.__version__}; CUDA {where}"
         add("torch", True, detail)
-        add("cuda", cuda, "GPU engines (wan-vace, ltx, skyreels-df) need CUDA" if not cuda else torch.cuda.get_device_name(0), required=False)
+        add(
+            "cuda",
+            cuda,
+            "GPU engines (wan-vace, ltx, skyreels-df) need CUDA" if not cuda else torch.cuda.get_device_name(0),
+            required=False,
+        )
     except Exception as exc:
         add("torch", False, f"cannot import torch: {exc}")
     try:
-        from ..media.writer import CODECS, available_codecs
-
         import av
+
+        from ..media.writer import CODECS, available_codecs
 
         have = available_codecs()
         for key, ok in have.items():
-            add(f"encoder {key}", ok, f"{CODECS[key].name} via {CODECS[key].codec} (PyAV {av.__version__})", required=key == "prores")
+            add(
+                f"encoder {key}",
+                ok,
+                f"{CODECS[key].name} via {CODECS[key].codec} (PyAV {av.__version__})",
+                required=key == "prores",
+            )
     except Exception as exc:
         add("pyav", False, f"cannot import av: {exc}")
     try:
@@ -54,7 +72,12 @@ def checks() -> list[dict]:
     except Exception as exc:
         add("face models (dlib, CC0)", False, str(exc))
     spec = importlib.util.find_spec("insightface")
-    add("insightface (optional, non-commercial models)", spec is not None, "installed" if spec else "not installed: pip install 'lengthen[insightface]'", required=False)
+    add(
+        "insightface (optional, non-commercial models)",
+        spec is not None,
+        "installed" if spec else "not installed: pip install 'lengthen[insightface]'",
+        required=False,
+    )
     try:
         from ..engines.presets import load_presets, locate
 
@@ -62,7 +85,12 @@ def checks() -> list[dict]:
             if preset.get("builtin"):
                 continue
             where = locate(preset)
-            add(f"video model {preset['name']}", where is not None, str(where) if where else "not found locally (see `lengthen models`)", required=False)
+            add(
+                f"video model {preset['name']}",
+                where is not None,
+                str(where) if where else "not found locally (see `lengthen models`)",
+                required=False,
+            )
     except Exception as exc:
         add("video model presets", False, str(exc), required=False)
     cache = cache_dir()

@@ -18,7 +18,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print JSON: {"images": [{"path", "faces": [...]}]}')
     p.add_argument("--backend", default="dlib", help="face backend (default: dlib, our port of dlib's CC0 models)")
     p.add_argument("--upsample", type=int, default=None, metavar="N",
-                   help="dlib only: upsample the image N times before detecting (finds smaller faces, slower)")  # fmt: skip
+                   help="dlib only: upsample the image N times before detecting (finds smaller faces, "
+                        "slower)")  # fmt: skip
     p.add_argument("--raw", action="store_true",
                    help="dlib only: print dlib's raw descriptors instead of L2-normalised embeddings")  # fmt: skip
     p.set_defaults(command="embed")

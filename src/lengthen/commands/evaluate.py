@@ -4,11 +4,14 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("evaluate", help="hide the last K frames of a shot, extend by K, compare with the truth and baselines",
-                       description="Quality harness: hides the last K frames of a real clip, extends by K with the chosen "
-                                   "engine and with the baselines (freeze, raw flow extrapolation, the motion engine), and "
-                                   "reports identity similarity, seam jump, motion energy, flicker and PSNR/SSIM against the "
-                                   "hidden truth. Writes results.json, chart.png and filmstrip.png.")
+    p = sub.add_parser(
+        "evaluate",
+        help="hide the last K frames of a shot, extend by K, compare with the truth and baselines",
+        description="Quality harness: hides the last K frames of a real clip, extends by K with the chosen "
+        "engine and with the baselines (freeze, raw flow extrapolation, the motion engine), and "
+        "reports identity similarity, seam jump, motion energy, flicker and PSNR/SSIM against the "
+        "hidden truth. Writes results.json, chart.png and filmstrip.png.",
+    )
     p.add_argument("clip", metavar="CLIP")
     p.add_argument("--holdout", type=int, required=True, metavar="K", help="frames to hide at the end of the shot")
     p.add_argument("--range", default=None, metavar="IN:OUT", help="the shot inside the file (default: whole file)")
@@ -37,7 +40,9 @@ def run(args) -> int:
     request = build_request(args, out / "media", protect=(args.clip,))
     engine = request.engine
     engines = [engine] if args.no_baselines else [*[b for b in BASELINES if b != engine], engine]
-    result = evaluate(EvalSpec(str(Path(args.clip).resolve()), first, last, args.holdout), engines, request, out, TerminalProgress())
+    result = evaluate(
+        EvalSpec(str(Path(args.clip).resolve()), first, last, args.holdout), engines, request, out, TerminalProgress()
+    )
     known, truth, generated = result.pop("_frames")
     atomic_write_text(out / "results.json", json.dumps(result, indent=2))
     chart(result, out / "chart.png")

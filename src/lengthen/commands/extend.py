@@ -3,32 +3,73 @@
 from __future__ import annotations
 
 import json
-import sys
 
 
 def add_engine_options(p) -> None:
     """Options shared by extend, timeline, demo and evaluate (one place, same meaning)."""
     g = p.add_argument_group("engine")
-    g.add_argument("--engine", default=None, help="builtin (default: adapts a motion diffusion model to the shot, CPU ok), "
-                   "motion (instant flow extrapolation), freeze, wan-vace, ltx, skyreels-df (GPU; see `lengthen models`)")
-    g.add_argument("--quality", choices=("draft", "normal", "high", "tiny"), default="normal",
-                   help="working resolution and time budget (default normal; tiny is for tests)")
-    g.add_argument("--candidates", type=int, default=1, metavar="N", help="run N seeds and keep the one closest to the identity banks")
-    g.add_argument("--identity-strength", type=float, default=0.8, metavar="S", help="0 turns identity conditioning off (default 0.8)")
+    g.add_argument(
+        "--engine",
+        default=None,
+        help="builtin (default: adapts a motion diffusion model to the shot, CPU ok), "
+        "motion (instant flow extrapolation), freeze, wan-vace, ltx, skyreels-df (GPU; see `lengthen models`)",
+    )
+    g.add_argument(
+        "--quality",
+        choices=("draft", "normal", "high", "tiny"),
+        default="normal",
+        help="working resolution and time budget (default normal; tiny is for tests)",
+    )
+    g.add_argument(
+        "--candidates",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N seeds and keep the one closest to the identity banks",
+    )
+    g.add_argument(
+        "--identity-strength",
+        type=float,
+        default=0.8,
+        metavar="S",
+        help="0 turns identity conditioning off (default 0.8)",
+    )
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--steps", type=int, default=None, help="sampling steps (default: the engine's)")
     g.add_argument("--model-path", default=None, help="local folder with the engine's weights (GPU engines)")
     g.add_argument("--prompt", default=None, help="optional text for engines that take one")
     g.add_argument("--device", default=None, help="cuda, cuda:1 or cpu (default: cuda when present)")
     g.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), default=None)
-    g.add_argument("--offload", choices=("model", "sequential", "group"), default=None, help="CPU offloading for large models")
+    g.add_argument(
+        "--offload", choices=("model", "sequential", "group"), default=None, help="CPU offloading for large models"
+    )
     g.add_argument("--vae-tiling", action="store_true")
-    g.add_argument("--attention", default=None, metavar="BACKEND", help="attention backend for GPU engines (e.g. native, flash, sage)")
-    g.add_argument("--allow-download", action="store_true", help="let GPU engines fetch weights from the Hugging Face Hub")
-    g.add_argument("--codec", choices=("prores", "dnxhr", "h264"), default="prores", help="generated media codec (default ProRes 422 HQ)")
+    g.add_argument(
+        "--attention",
+        default=None,
+        metavar="BACKEND",
+        help="attention backend for GPU engines (e.g. native, flash, sage)",
+    )
+    g.add_argument(
+        "--allow-download", action="store_true", help="let GPU engines fetch weights from the Hugging Face Hub"
+    )
+    g.add_argument(
+        "--codec",
+        choices=("prores", "dnxhr", "h264"),
+        default="prores",
+        help="generated media codec (default ProRes 422 HQ)",
+    )
     f = p.add_argument_group("identity")
-    f.add_argument("--banks", default=None, metavar="DIR", help="identity banks from `lengthen faces` (default: scan the shot)")
-    f.add_argument("--ref", action="append", default=[], metavar="NAME=PHOTO", help="add a reference photo for a character (repeatable)")
+    f.add_argument(
+        "--banks", default=None, metavar="DIR", help="identity banks from `lengthen faces` (default: scan the shot)"
+    )
+    f.add_argument(
+        "--ref",
+        action="append",
+        default=[],
+        metavar="NAME=PHOTO",
+        help="add a reference photo for a character (repeatable)",
+    )
     f.add_argument("--no-faces", action="store_true", help="do not scan faces: extend without identity conditioning")
     f.add_argument("--face-backend", choices=("dlib", "insightface"), default="dlib")
 
@@ -49,34 +90,66 @@ def build_request(args, output_dir, protect=()):
             raise UsageError("reference photo not found", path=photo)
         refs.append((name, photo))
     settings = EngineSettings(
-        quality=args.quality, candidates=args.candidates, identity_strength=args.identity_strength, seed=args.seed,
-        model_path=args.model_path, prompt=args.prompt, device=args.device, dtype=args.dtype, offload=args.offload,
-        vae_tiling=args.vae_tiling, steps=args.steps, allow_download=args.allow_download,
+        quality=args.quality,
+        candidates=args.candidates,
+        identity_strength=args.identity_strength,
+        seed=args.seed,
+        model_path=args.model_path,
+        prompt=args.prompt,
+        device=args.device,
+        dtype=args.dtype,
+        offload=args.offload,
+        vae_tiling=args.vae_tiling,
+        steps=args.steps,
+        allow_download=args.allow_download,
         options={"attention": args.attention} if getattr(args, "attention", None) else {},
     )
     banks = Path(args.banks) if args.banks else None
     if banks is not None and not banks.is_dir():
         raise UsageError("identity bank folder not found", path=banks)
     return ExtendRequest(
-        engine=args.engine or DEFAULT_ENGINE, settings=settings, codec=args.codec, output_dir=Path(output_dir),
-        banks_dir=banks, refs=tuple(refs), scan_faces=not args.no_faces, face_backend=args.face_backend, protect=tuple(protect),
+        engine=args.engine or DEFAULT_ENGINE,
+        settings=settings,
+        codec=args.codec,
+        output_dir=Path(output_dir),
+        banks_dir=banks,
+        refs=tuple(refs),
+        scan_faces=not args.no_faces,
+        face_backend=args.face_backend,
+        protect=tuple(protect),
         context_frames=getattr(args, "context", None),
     )
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("extend", help="extend one clip at its head and/or tail",
-                       description="Generate new frames after the tail (--tail) or before the head (--head) of a clip, "
-                                   "keeping each character's face. Writes ProRes media with continuous timecode, an .otio "
-                                   "with the extended shot, and report.json.",
-                       epilog="Lengths are frames (48f or 48) or seconds at the clip's rate (2s). Example: "
-                              "lengthen extend shot.mov --range 65:184 --tail 24f -o out/")
+    p = sub.add_parser(
+        "extend",
+        help="extend one clip at its head and/or tail",
+        description="Generate new frames after the tail (--tail) or before the head (--head) of a clip, "
+        "keeping each character's face. Writes ProRes media with continuous timecode, an .otio "
+        "with the extended shot, and report.json.",
+        epilog="Lengths are frames (48f or 48) or seconds at the clip's rate (2s). Example: "
+        "lengthen extend shot.mov --range 65:184 --tail 24f -o out/",
+    )
     p.add_argument("clip", metavar="CLIP", help="source media file")
-    p.add_argument("--range", default=None, metavar="IN:OUT", help="first and last frame of the shot in the file, inclusive (default: the whole file)")
+    p.add_argument(
+        "--range",
+        default=None,
+        metavar="IN:OUT",
+        help="first and last frame of the shot in the file, inclusive (default: the whole file)",
+    )
     p.add_argument("--tail", default=None, metavar="LEN", help="frames to add after the last frame (e.g. 2s or 48f)")
     p.add_argument("--head", default=None, metavar="LEN", help="frames to add before the first frame")
-    p.add_argument("-o", "--output", default=None, metavar="OUTDIR", help="output folder (default: ./lengthen_out/<clip name>)")
-    p.add_argument("--context", type=int, default=None, metavar="N", help="source frames the engine reads next to the cut (default 48)")
+    p.add_argument(
+        "-o", "--output", default=None, metavar="OUTDIR", help="output folder (default: ./lengthen_out/<clip name>)"
+    )
+    p.add_argument(
+        "--context",
+        type=int,
+        default=None,
+        metavar="N",
+        help="source frames the engine reads next to the cut (default 48)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_engine_options(p)
 
@@ -94,7 +167,9 @@ def parse_range(text, frames: int, media):
     if not sep or first < 0 or last < first:
         raise UsageError(f"--range {text!r} is empty or negative", path=media)
     if last >= frames:
-        raise UsageError(f"--range ends at frame {last} but the file has {frames} frames (0..{frames - 1})", path=media, frame=last)
+        raise UsageError(
+            f"--range ends at frame {last} but the file has {frames} frames (0..{frames - 1})", path=media, frame=last
+        )
     return first, last
 
 
@@ -113,8 +188,18 @@ def make_spec(args):
     if head == 0 and tail == 0:
         raise UsageError("nothing to do: give --tail and/or --head (e.g. --tail 2s)")
     name = Path(args.clip).stem
-    return ShotSpec(clip=name, media=str(Path(args.clip).resolve()), rate=info.rate, first=first, last=last, head_frames=head,
-                    tail_frames=tail, start_timecode=info.start_timecode, track="V1", clip_id="V1/0"), info
+    return ShotSpec(
+        clip=name,
+        media=str(Path(args.clip).resolve()),
+        rate=info.rate,
+        first=first,
+        last=last,
+        head_frames=head,
+        tail_frames=tail,
+        start_timecode=info.start_timecode,
+        track="V1",
+        clip_id="V1/0",
+    ), info
 
 
 def run(args) -> int:
@@ -138,5 +223,3 @@ def run(args) -> int:
         print(f"timeline: {paths['otio']}")
         print(f"report:   {paths['report']}")
     return 0
-
-

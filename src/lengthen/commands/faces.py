@@ -20,19 +20,30 @@ Edit form:   lengthen faces [--add-ref NAME=PHOTO]... [--merge A B] [--rename ID
   starts a new character). --merge: character A absorbs B. Edits run in the order add-ref,
   merge, rename, drop.
 """
-EPILOG = ("Exit codes: 0 ok (also when no face was found: an empty bank set and a warning), "
-          "1 an input could not be read (the others were still scanned), 2 bad usage or a corrupt "
-          "bank folder (nothing is overwritten). The insightface backend's models are for "
-          "non-commercial research only; it never downloads unless --allow-download is given.")
+EPILOG = (
+    "Exit codes: 0 ok (also when no face was found: an empty bank set and a warning), "
+    "1 an input could not be read (the others were still scanned), 2 bad usage or a corrupt "
+    "bank folder (nothing is overwritten). The insightface backend's models are for "
+    "non-commercial research only; it never downloads unless --allow-download is given."
+)
 TIMELINE_SUFFIXES = {".otio", ".otioz", ".otiod"}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("faces", help=HELP, description=DESCRIPTION, epilog=EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("paths", nargs="*", metavar="INPUT|DIR", help="media files / timelines to scan, or the bank DIR to edit")
+    p = subparsers.add_parser(
+        "faces",
+        help=HELP,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "paths", nargs="*", metavar="INPUT|DIR", help="media files / timelines to scan, or the bank DIR to edit"
+    )
     p.add_argument("-o", "--output", metavar="DIR", help="where to write the bank set (scan form)")
-    p.add_argument("--sample-fps", type=float, default=None, metavar="F", help="frames per second to look at (default 2)")
+    p.add_argument(
+        "--sample-fps", type=float, default=None, metavar="F", help="frames per second to look at (default 2)"
+    )
     p.add_argument("--every-frame", action="store_true", help="look at every frame (slow)")
     p.add_argument("--backend", choices=("dlib", "insightface"), default="dlib", help="face backend (default dlib)")
     p.add_argument("--allow-download", action="store_true", help="let the insightface backend download its models")
@@ -143,9 +154,12 @@ def _scan(args) -> int:
         print("lengthen faces: warning: no faces found; writing an empty bank set", file=sys.stderr)
     save_banks(result.banks, out)
     write_contact_sheet(result.banks, out / "contact_sheet.png")
-    print(f"lengthen faces: {len(result.banks)} characters from {result.frames_scanned} frames "
-          f"({result.faces_found} faces, {result.skipped_small} too small, {result.dropped_faces} "
-          f"not kept) -> {out}", file=sys.stderr)
+    print(
+        f"lengthen faces: {len(result.banks)} characters from {result.frames_scanned} frames "
+        f"({result.faces_found} faces, {result.skipped_small} too small, {result.dropped_faces} "
+        f"not kept) -> {out}",
+        file=sys.stderr,
+    )
     _report(args, result.banks)
     return 1 if errors else 0
 
@@ -183,11 +197,21 @@ def _edit(args, directory: Path) -> int:
 
 
 def characters_json(banks) -> dict:
-    return {"characters": [
-        {"id": b.id, "name": b.name, "faces": len(b), "references": list(b.references),
-         "appearances": [{"media": a.media, "first_frame": a.first_frame, "last_frame": a.last_frame}
-                         for a in b.appearances()]}
-        for b in banks]}
+    return {
+        "characters": [
+            {
+                "id": b.id,
+                "name": b.name,
+                "faces": len(b),
+                "references": list(b.references),
+                "appearances": [
+                    {"media": a.media, "first_frame": a.first_frame, "last_frame": a.last_frame}
+                    for a in b.appearances()
+                ],
+            }
+            for b in banks
+        ]
+    }
 
 
 def _report(args, banks) -> None:

@@ -7,15 +7,21 @@ import json
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("models", help="list video-model presets, where their weights are, how to download them",
-                       description="List the video-model presets (wan-vace, ltx, skyreels-df, ... and the built-in "
-                                   "engines), where each one's weights are found locally (--model-path, "
-                                   "$LENGTHEN_MODELS, lengthen's download folder, the Hugging Face cache; never the "
-                                   "network) and the exact command that downloads them.")
+    p = sub.add_parser(
+        "models",
+        help="list video-model presets, where their weights are, how to download them",
+        description="List the video-model presets (wan-vace, ltx, skyreels-df, ... and the built-in "
+        "engines), where each one's weights are found locally (--model-path, "
+        "$LENGTHEN_MODELS, lengthen's download folder, the Hugging Face cache; never the "
+        "network) and the exact command that downloads them.",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--model-path", metavar="P", help="a diffusers folder, or a folder of preset-named folders")
-    p.add_argument("--allow-download", action="store_true",
-                   help="download missing weights now (safetensors, JSON and text files only)")
+    p.add_argument(
+        "--allow-download",
+        action="store_true",
+        help="download missing weights now (safetensors, JSON and text files only)",
+    )
     p.add_argument("--preset", action="append", metavar="NAME", help="only these presets (repeatable)")
 
 
@@ -27,22 +33,38 @@ def rows(model_path=None, allow_download: bool = False, only=None) -> list[dict]
         if only and p["name"] not in only:
             continue
         if p.get("builtin"):
-            out.append({"name": p["name"], "engine": p["engine"], "status": "built in, no weights needed",
-                        "description": p.get("description", "")})
+            out.append(
+                {
+                    "name": p["name"],
+                    "engine": p["engine"],
+                    "status": "built in, no weights needed",
+                    "description": p.get("description", ""),
+                }
+            )
             continue
         where = presets.locate(p, model_path)
         if where is None and allow_download:
             where = presets.download(p)
-        out.append({
-            "name": p["name"], "engine": p["engine"], "repo": p["repo"], "revision": p.get("revision") or "main",
-            "pipeline": p["pipeline"], "status": "found" if where else "missing", "path": str(where) if where else None,
-            "searched": None if where else presets.searched_places(p, model_path),
-            "download": presets.download_command(p),
-            "native_fps": f"clip rate up to {p['follow_rate_up_to']}" if p.get("follow_rate_up_to") else p["native_fps"],
-            "frame_grid": f"{p['frame_multiple']}k+1 frames, sizes divisible by {p['spatial_multiple']}",
-            "gpu_gb": {o or "none": presets.estimate_gb(p, *p["vram"]["at"], offload=o) for o in presets.OFFLOADS},
-            "licence": p.get("licence"), "description": p.get("description", ""),
-        })
+        out.append(
+            {
+                "name": p["name"],
+                "engine": p["engine"],
+                "repo": p["repo"],
+                "revision": p.get("revision") or "main",
+                "pipeline": p["pipeline"],
+                "status": "found" if where else "missing",
+                "path": str(where) if where else None,
+                "searched": None if where else presets.searched_places(p, model_path),
+                "download": presets.download_command(p),
+                "native_fps": f"clip rate up to {p['follow_rate_up_to']}"
+                if p.get("follow_rate_up_to")
+                else p["native_fps"],
+                "frame_grid": f"{p['frame_multiple']}k+1 frames, sizes divisible by {p['spatial_multiple']}",
+                "gpu_gb": {o or "none": presets.estimate_gb(p, *p["vram"]["at"], offload=o) for o in presets.OFFLOADS},
+                "licence": p.get("licence"),
+                "description": p.get("description", ""),
+            }
+        )
     return out
 
 
@@ -61,8 +83,11 @@ def run(args) -> int:
             print(f"{r['name']:<14} {r['status']}")
             continue
         gb = r["gpu_gb"]
-        print(f"{r['name']:<14} {r['status']:<8} {r['repo']}@{r['revision']}  ({r['native_fps']} fps, {r['frame_grid']}; "
-              f"~{gb['none']:g} GB, {gb['model']:g} GB with --offload model)")
+        print(
+            f"{r['name']:<14} {r['status']:<8} {r['repo']}@{r['revision']}  ({r['native_fps']} fps, "
+            f"{r['frame_grid']}; "
+            f"~{gb['none']:g} GB, {gb['model']:g} GB with --offload model)"
+        )
         if r["path"]:
             print(f"{'':<14} at {r['path']}")
         else:

@@ -25,9 +25,13 @@ def shot_timeline(outcome, info):
         name=spec.clip,
         media_reference=otio.schema.ExternalReference(
             target_url=Path(spec.media).resolve().as_uri(),
-            available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(start, rate), otio.opentime.RationalTime(info.frames, rate)),
+            available_range=otio.opentime.TimeRange(
+                otio.opentime.RationalTime(start, rate), otio.opentime.RationalTime(info.frames, rate)
+            ),
         ),
-        source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(start + spec.first, rate), otio.opentime.RationalTime(spec.length, rate)),
+        source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(start + spec.first, rate), otio.opentime.RationalTime(spec.length, rate)
+        ),
     )
     track.append(source)
     if "tail" in by_dir:

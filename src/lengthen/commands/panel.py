@@ -4,17 +4,34 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("panel", help="open the desktop panel (PyQt6) beside your editor",
-                       description="The panel: open a timeline (.otio/.otioz/.otiod; FCP7 XML and EDL through adapters), "
-                                   "set head/tail lengths per shot, check the characters found in the footage, run, "
-                                   "preview each seam, accept or re-roll, and export a new timeline with its media. "
-                                   "Choices are kept in TIMELINE.lengthen/ beside the timeline.")
+    p = sub.add_parser(
+        "panel",
+        help="open the desktop panel (PyQt6) beside your editor",
+        description="The panel: open a timeline (.otio/.otioz/.otiod; FCP7 XML and EDL through adapters), "
+        "set head/tail lengths per shot, check the characters found in the footage, run, "
+        "preview each seam, accept or re-roll, and export a new timeline with its media. "
+        "Choices are kept in TIMELINE.lengthen/ beside the timeline.",
+    )
     p.add_argument("timeline", nargs="?", metavar="TIMELINE", help="timeline to open")
-    p.add_argument("--screenshot", metavar="PNG", help="render the panel (offscreen without a display), wait for the "
-                   "background work (reading, face scan, thumbnails), save a screenshot and exit")
-    p.add_argument("--timeout", type=float, default=300.0, metavar="S", help="--screenshot: give up waiting after S seconds (default 300)")
-    p.add_argument("--handoff", metavar="JSON", help="after each export write the result's paths here (used by the host "
-                   "scripts, e.g. the DaVinci Resolve script)")
+    p.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        help="render the panel (offscreen without a display), wait for the "
+        "background work (reading, face scan, thumbnails), save a screenshot and exit",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="--screenshot: give up waiting after S seconds (default 300)",
+    )
+    p.add_argument(
+        "--handoff",
+        metavar="JSON",
+        help="after each export write the result's paths here (used by the host "
+        "scripts, e.g. the DaVinci Resolve script)",
+    )
 
 
 def run(args) -> int:

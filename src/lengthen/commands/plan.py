@@ -5,22 +5,37 @@ from __future__ import annotations
 
 def add_plan_arguments(p) -> None:
     """Options shared by ``plan`` and ``timeline``."""
-    p.add_argument("timeline", metavar="TIMELINE", help=".otio, .otioz, .otiod, or FCP7 .xml / .edl with the adapter plugins")
+    p.add_argument(
+        "timeline", metavar="TIMELINE", help=".otio, .otioz, .otiod, or FCP7 .xml / .edl with the adapter plugins"
+    )
     g = p.add_argument_group("what to make (default: --handles 12)")
-    g.add_argument("--handles", metavar="N", help="make every clip have N frames (or e.g. 0.5s) of media beyond what the timeline shows, transitions included")
-    g.add_argument("--head", metavar="L", help="frames (48 or 48f) or seconds (2s) to generate before each clip's media")
+    g.add_argument(
+        "--handles",
+        metavar="N",
+        help="make every clip have N frames (or e.g. 0.5s) of media beyond what the timeline shows, "
+        "transitions included",
+    )
+    g.add_argument(
+        "--head", metavar="L", help="frames (48 or 48f) or seconds (2s) to generate before each clip's media"
+    )
     g.add_argument("--tail", metavar="L", help="frames or seconds to generate after each clip's media")
     g.add_argument("--spec", metavar="SPEC.json", help="per-clip requests (schema lengthen.spec, see the README)")
     p.add_argument("--rate", metavar="FPS", help="frame rate for formats that store none (EDL), e.g. 24 or 30000/1001")
-    p.add_argument("--allow-media-outside", action="store_true",
-                   help="accept relative media paths that lead outside the timeline's folder")
+    p.add_argument(
+        "--allow-media-outside",
+        action="store_true",
+        help="accept relative media paths that lead outside the timeline's folder",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("plan", help="show which frames each clip of a timeline needs (nothing is generated)",
-                       description="Read a timeline and print, per video clip, how many head and tail frames would be "
-                                   "generated. Clips whose media is missing or unusable are listed with the reason.")
+    p = sub.add_parser(
+        "plan",
+        help="show which frames each clip of a timeline needs (nothing is generated)",
+        description="Read a timeline and print, per video clip, how many head and tail frames would be "
+        "generated. Clips whose media is missing or unusable are listed with the reason.",
+    )
     add_plan_arguments(p)
 
 
@@ -34,7 +49,9 @@ def read_and_plan(args, extract_dir=None):
         raise UsageError("give either --handles or --head/--tail, not both")
     rate = parse_rate(args.rate) if args.rate else None
     spec = load_spec(args.spec) if args.spec else None
-    doc = read_timeline(args.timeline, allow_media_outside=args.allow_media_outside, rate=rate, extract_dir=extract_dir)
+    doc = read_timeline(
+        args.timeline, allow_media_outside=args.allow_media_outside, rate=rate, extract_dir=extract_dir
+    )
     try:
         return doc, plan_timeline(doc, head=args.head, tail=args.tail, handles=args.handles, spec=spec)
     except BaseException:
@@ -59,12 +76,28 @@ def format_table(plan) -> str:
     rows = [("clip", "id", "track", "media", "rate", "head", "tail", "seconds")]
     for s in plan.shots:
         d = shot_summary(s)
-        rows.append((d["clip"], d["clip_id"], d["track"], Path(d["media"]).name, d["rate"],
-                     str(d["head_frames"]), str(d["tail_frames"]), f"{d['seconds']:.3f}"))
+        rows.append(
+            (
+                d["clip"],
+                d["clip_id"],
+                d["track"],
+                Path(d["media"]).name,
+                d["rate"],
+                str(d["head_frames"]),
+                str(d["tail_frames"]),
+                f"{d['seconds']:.3f}",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.rjust(w) if i >= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
+    lines = [
+        "  ".join(c.rjust(w) if i >= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+        for r in rows
+    ]
     total = sum(s.head_frames + s.tail_frames for s in plan.shots)
-    lines.append(f"{len(plan.to_render)} of {len(plan.shots)} clips need frames, {total} frames in all; {len(plan.problems)} skipped")
+    lines.append(
+        f"{len(plan.to_render)} of {len(plan.shots)} clips need frames, {total} frames in all; "
+        f"{len(plan.problems)} skipped"
+    )
     return "\n".join(lines)
 
 

@@ -6,9 +6,12 @@ import json
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("probe", help="show a media file's exact rate, frame count, timecode and format",
-                       description="Probe media files: codec, stored and display size, rotation, pixel aspect, exact fps, "
-                                   "VFR, decodable frame count, start timecode, pixel format, audio.")
+    p = sub.add_parser(
+        "probe",
+        help="show a media file's exact rate, frame count, timecode and format",
+        description="Probe media files: codec, stored and display size, rotation, pixel aspect, exact fps, "
+        "VFR, decodable frame count, start timecode, pixel format, audio.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several files)")
 
@@ -33,8 +36,22 @@ def run(args) -> int:
     else:
         for r in results:
             print(r["path"])
-            for key in ("codec", "width", "height", "display_width", "display_height", "rotation", "sar", "fps", "vfr",
-                        "frames", "duration_s", "start_timecode", "pix_fmt", "has_audio"):
+            for key in (
+                "codec",
+                "width",
+                "height",
+                "display_width",
+                "display_height",
+                "rotation",
+                "sar",
+                "fps",
+                "vfr",
+                "frames",
+                "duration_s",
+                "start_timecode",
+                "pix_fmt",
+                "has_audio",
+            ):
                 print(f"  {key:15s} {r[key]}")
     if failed:
         return 2 if bad_input else 1

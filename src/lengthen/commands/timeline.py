@@ -1,24 +1,34 @@
-"""lengthen timeline TIMELINE -o OUT.otio [plan options] [--splice] [--engine NAME] [--quality Q] [--seed S] [--json]"""
+"""lengthen timeline TIMELINE -o OUT.otio [plan options] [--splice] [--engine NAME] [--quality Q] [--seed S]
+[--json]"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from .plan import add_plan_arguments
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("timeline", help="extend the clips of a timeline and write a new timeline with the results",
-                       description="Plan, generate and write: a copy of TIMELINE with a LENGTHEN track holding the generated "
-                                   "clips (or, with --splice, each clip relinked to media joined with its new frames). "
-                                   "Media go to OUT_media/ beside OUT. The input is never modified.")
+    p = sub.add_parser(
+        "timeline",
+        help="extend the clips of a timeline and write a new timeline with the results",
+        description="Plan, generate and write: a copy of TIMELINE with a LENGTHEN track holding the generated "
+        "clips (or, with --splice, each clip relinked to media joined with its new frames). "
+        "Media go to OUT_media/ beside OUT. The input is never modified.",
+    )
     add_plan_arguments(p)
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="the new timeline (.otio, .otioz, .otiod, .xml, .edl)")
-    p.add_argument("--splice", action="store_true", help="relink each clip to media joined from its source and generated frames")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="the new timeline (.otio, .otioz, .otiod, .xml, .edl)"
+    )
+    p.add_argument(
+        "--splice", action="store_true", help="relink each clip to media joined from its source and generated frames"
+    )
     from .extend import add_engine_options
 
     add_engine_options(p)  # the same engine, identity and codec options as `extend`
 
 
-def media_dir_for(out) -> "Path":
+def media_dir_for(out) -> Path:
     from pathlib import Path
 
     out = Path(out)
@@ -77,18 +87,28 @@ def run(args) -> int:
     summary = {
         "output": str(out),
         "media_dir": str(media_dir),
-        "shots": [{"clip": o.spec.clip, "clip_id": o.spec.clip_id, "ok": o.error is None,
-                   "error": str(o.error) if o.error else None,
-                   "generated": [{"direction": g.direction, "frames": g.frames, "media": str(g.path), "timecode": g.start_timecode}
-                                 for g in o.generated],
-                   "spliced": str(spliced[o.spec.clip_id]) if spliced and o.spec.clip_id in spliced else None}
-                  for o in outcomes],
+        "shots": [
+            {
+                "clip": o.spec.clip,
+                "clip_id": o.spec.clip_id,
+                "ok": o.error is None,
+                "error": str(o.error) if o.error else None,
+                "generated": [
+                    {"direction": g.direction, "frames": g.frames, "media": str(g.path), "timecode": g.start_timecode}
+                    for g in o.generated
+                ],
+                "spliced": str(spliced[o.spec.clip_id]) if spliced and o.spec.clip_id in spliced else None,
+            }
+            for o in outcomes
+        ],
         "skipped": [p.to_dict() for p in plan.problems],
     }
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         made = sum(len(s["generated"]) for s in summary["shots"])
-        print(f"wrote {out}: {made} generated clips from {len(outcomes) - len(failed)} shots; "
-              f"{len(failed)} failed, {len(plan.problems)} skipped; media in {media_dir}")
+        print(
+            f"wrote {out}: {made} generated clips from {len(outcomes) - len(failed)} shots; "
+            f"{len(failed)} failed, {len(plan.problems)} skipped; media in {media_dir}"
+        )
     return 1 if failed or plan.problems else 0

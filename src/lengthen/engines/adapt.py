@@ -73,8 +73,12 @@ def build_models(settings, face_dim: int = 128):
 
     torch.manual_seed(settings.seed)
     model = MotionTransformer(
-        patch_size=settings.patch_size, width=settings.width, num_blocks=settings.num_blocks,
-        num_heads=settings.num_heads, identity_dim=settings.width, flow_scale=settings.flow_scale,
+        patch_size=settings.patch_size,
+        width=settings.width,
+        num_blocks=settings.num_blocks,
+        num_heads=settings.num_heads,
+        identity_dim=settings.width,
+        flow_scale=settings.flow_scale,
         prior_channels=0 if settings.prior == "none" else 2,
     )
     encoder = IdentityEncoder(
@@ -106,7 +110,10 @@ class _Windows:
             self.ranges[0] = (lo, hi - t)
         h, w = context.rgb.shape[-2:]
         p = settings.patch_size
-        self.crop = (max(p, int(h * settings.crop_fraction) // p * p), max(p, int(w * settings.crop_fraction) // p * p))
+        self.crop = (
+            max(p, int(h * settings.crop_fraction) // p * p),
+            max(p, int(w * settings.crop_fraction) // p * p),
+        )
         self.size = (h, w)
         self._priors: dict[tuple[int, int], torch.Tensor] = {}
 
@@ -197,11 +204,19 @@ class _FaceStep:
         affines *= self.scale  # image px of the downscaled frame (pixel centres: x' = s x + s/2 - 1/2)
         affines[:, :, 2] += 0.5 * self.scale - 0.5
         loss, _ = identity_loss(
-            pred * scale, self.frame(frame), affines[None], self.faces.present[frame][None],
-            self.refs[self.faces.characters][None], self.faces.embed_fn, chip_size=self.faces.chip_size,
-            blur_sigma=self.settings.warp_blur_sigma, ref_weight=self.settings.identity_weight,
-            smooth_weight=self.settings.identity_smooth_weight, relative=self.settings.identity_relative,
-            rigid=self.settings.rigid_faces, rigid_radius=self.settings.rigid_face_radius,
+            pred * scale,
+            self.frame(frame),
+            affines[None],
+            self.faces.present[frame][None],
+            self.refs[self.faces.characters][None],
+            self.faces.embed_fn,
+            chip_size=self.faces.chip_size,
+            blur_sigma=self.settings.warp_blur_sigma,
+            ref_weight=self.settings.identity_weight,
+            smooth_weight=self.settings.identity_smooth_weight,
+            relative=self.settings.identity_relative,
+            rigid=self.settings.rigid_faces,
+            rigid_radius=self.settings.rigid_face_radius,
         )
         return loss
 
@@ -225,8 +240,16 @@ def choose_residual_scale(model, windows: _Windows, tokens, settings) -> tuple[f
             flows, rgb, direction, prior = windows.window(False, start, crop=False)
             ctx, target, prior_n = windows.diffusion_target(flows[None], prior[None], model)
             x = torch.randn(target.shape, generator=gen)
-            out = model(torch.cat([ctx, x], dim=1), rgb[None], torch.ones(1), windows.c, direction, tokens,
-                        settings.identity_strength, prior=prior_n)
+            out = model(
+                torch.cat([ctx, x], dim=1),
+                rgb[None],
+                torch.ones(1),
+                windows.c,
+                direction,
+                tokens,
+                settings.identity_strength,
+                prior=prior_n,
+            )
             base = prior_n if prior_n is not None else torch.zeros_like(out)
             truth = flows[None, windows.c :] / scale
             for a in SCALES:
@@ -244,12 +267,16 @@ def _add_capped_gradient(params, extra_loss, ratio: float) -> None:
     seeds 0-2, PSNR of the first 4 frames against the hidden truth): no identity loss 26.19 dB,
     uncapped 25.65, capped at 0.5 25.66, at 0.2 25.90."""
     before = [None if p.grad is None else p.grad.clone() for p in params]
-    base = torch.sqrt(sum((g.double() ** 2).sum() for g in before if g is not None) or torch.zeros((), dtype=torch.float64))
+    base = torch.sqrt(
+        sum((g.double() ** 2).sum() for g in before if g is not None) or torch.zeros((), dtype=torch.float64)
+    )
     for p in params:
         p.grad = None
     extra_loss.backward()
     grads = [p.grad for p in params]
-    norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grads if g is not None) or torch.zeros((), dtype=torch.float64))
+    norm = torch.sqrt(
+        sum((g.double() ** 2).sum() for g in grads if g is not None) or torch.zeros((), dtype=torch.float64)
+    )
     scale = float(min(1.0, ratio * float(base) / (float(norm) + 1e-12)))
     for p, old, new in zip(params, before, grads):
         if new is None:
@@ -312,7 +339,9 @@ def _adapt(model, identity_encoder, context, settings, progress, banks, faces) -
             b = ctx.shape[0]
             sigma = torch.rand((b,), generator=gen)
             if settings.sigma_one_fraction > 0:  # 1-step sampling reads sigma = 1; at 0 the draws stay as before
-                sigma = torch.where(torch.rand((b,), generator=gen) < settings.sigma_one_fraction, torch.ones_like(sigma), sigma)
+                sigma = torch.where(
+                    torch.rand((b,), generator=gen) < settings.sigma_one_fraction, torch.ones_like(sigma), sigma
+                )
             noise = torch.randn(target.shape, generator=gen)
             s = sigma.view(b, 1, 1, 1, 1)
             xt = torch.cat([ctx, (1 - s) * target + s * noise], dim=1)

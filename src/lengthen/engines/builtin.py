@@ -90,12 +90,20 @@ class BuiltinEngine:
             for b in range(len(usable)):
                 f = int(sims[:, b].argmax())
                 if sims[f, b] >= threshold and int(sims[f].argmax()) == b:
-                    affines[i, b] = torch.from_numpy(backend.chip_affines(dets[f].landmarks[None].astype(np.float64))[0]).float()
+                    affines[i, b] = torch.from_numpy(
+                        backend.chip_affines(dets[f].landmarks[None].astype(np.float64))[0]
+                    ).float()
                     present[i, b] = True
         if not bool(present.any()):
             return None, usable
-        return FaceSupervision(frames=frames, affines=affines, present=present, characters=torch.arange(len(usable)),
-                               embed_fn=backend.embedder, chip_size=150), usable
+        return FaceSupervision(
+            frames=frames,
+            affines=affines,
+            present=present,
+            characters=torch.arange(len(usable)),
+            embed_fn=backend.embedder,
+            chip_size=150,
+        ), usable
 
     @staticmethod
     def _face_regions(faces, frame_size: tuple[int, int], work_size: tuple[int, int]) -> list[list[float]]:
@@ -118,8 +126,15 @@ class BuiltinEngine:
     def _cache_folder(request: GenerateRequest, preset: BuiltinSettings, banks):
         from ..paths import cache_dir
 
-        key = json.dumps({"shot": request.cache_key or "", "settings": preset.to_dict(),
-                          "banks": [[b.id, len(b)] for b in banks], "v": 2}, sort_keys=True)
+        key = json.dumps(
+            {
+                "shot": request.cache_key or "",
+                "settings": preset.to_dict(),
+                "banks": [[b.id, len(b)] for b in banks],
+                "v": 2,
+            },
+            sort_keys=True,
+        )
         return cache_dir("builtin", hashlib.sha1(key.encode()).hexdigest()[:20])
 
     # -- generate ------------------------------------------------------------------------------
@@ -134,10 +149,12 @@ class BuiltinEngine:
         t0 = time.perf_counter()
         preset = self.preset(request)
         frames = request.context if request.direction == "tail" else request.context[::-1]
-        frames = np.ascontiguousarray(frames[-preset.context_needed:])
+        frames = np.ascontiguousarray(frames[-preset.context_needed :])
         h, w = frames.shape[1:3]
         size = work_size_for(w, h, preset.work_width, preset.patch_size)
-        context = MotionContext.from_frames(frames, size, TAIL if request.direction == "tail" else HEAD, preset.flow_source_width)
+        context = MotionContext.from_frames(
+            frames, size, TAIL if request.direction == "tail" else HEAD, preset.flow_source_width
+        )
         timings["flows"] = round(time.perf_counter() - t0, 3)
         banks = list(request.banks)
         face_dim = banks[0].embedding_dim if banks else 128
@@ -172,19 +189,47 @@ class BuiltinEngine:
             with torch.no_grad():
                 encoder.eval()
                 tokens = encoder(tokens_banks)[None]
-        flows = sample(model, context, request.frames, preset, identity_tokens=tokens, progress=progress, seed=request.seed,
-                       residual_scale=residual_scale)
+        flows = sample(
+            model,
+            context,
+            request.frames,
+            preset,
+            identity_tokens=tokens,
+            progress=progress,
+            seed=request.seed,
+            residual_scale=residual_scale,
+        )
         timings["sample"] = round(time.perf_counter() - t2, 3)
         t3 = time.perf_counter()
-        out = compose_and_warp(frames[-1], flows.numpy(), blur_sigma=preset.warp_blur_sigma,
-                               faces=regions if preset.rigid_faces else (), face_radius=preset.rigid_face_radius)
+        out = compose_and_warp(
+            frames[-1],
+            flows.numpy(),
+            blur_sigma=preset.warp_blur_sigma,
+            faces=regions if preset.rigid_faces else (),
+            face_radius=preset.rigid_face_radius,
+        )
         timings["warp"] = round(time.perf_counter() - t3, 3)
         if request.direction == "head":
             out = out[::-1].copy()
-        return GenerateResult(frames=out, info={
-            "engine": self.name, "model": f"MotionTransformer {preset.quality} (width {preset.width}, {preset.num_blocks} blocks), adapted to the shot",
-            "seed": request.seed, "quality": preset.quality, "prior": preset.prior, "work_size": list(size), "adapt_steps": steps,
-            "adapt_cached": cached, "residual_scale": residual_scale, "validation_flow_error": validation, "rigid_faces": len(regions) if preset.rigid_faces else 0, "identity_tokens": 0 if tokens is None else int(tokens.shape[1]), "seconds": timings})
+        return GenerateResult(
+            frames=out,
+            info={
+                "engine": self.name,
+                "model": f"MotionTransformer {preset.quality} (width {preset.width}, {preset.num_blocks} blocks), "
+                "adapted to the shot",
+                "seed": request.seed,
+                "quality": preset.quality,
+                "prior": preset.prior,
+                "work_size": list(size),
+                "adapt_steps": steps,
+                "adapt_cached": cached,
+                "residual_scale": residual_scale,
+                "validation_flow_error": validation,
+                "rigid_faces": len(regions) if preset.rigid_faces else 0,
+                "identity_tokens": 0 if tokens is None else int(tokens.shape[1]),
+                "seconds": timings,
+            },
+        )
 
     @staticmethod
     def _save(folder, result, steps: int, seconds: float, identity_loss: bool, regions=()) -> None:
@@ -198,10 +243,19 @@ class BuiltinEngine:
             result.model.save_pretrained(tmp / "model")
             if result.identity_encoder is not None:
                 result.identity_encoder.save_pretrained(tmp / "identity")
-            (tmp / "adapt.json").write_text(json.dumps({"steps": steps, "seconds": seconds, "identity_loss": identity_loss, "face_regions": list(regions),
-                                                      "residual_scale": result.residual_scale, "validation": result.validation}))
+            (tmp / "adapt.json").write_text(
+                json.dumps(
+                    {
+                        "steps": steps,
+                        "seconds": seconds,
+                        "identity_loss": identity_loss,
+                        "face_regions": list(regions),
+                        "residual_scale": result.residual_scale,
+                        "validation": result.validation,
+                    }
+                )
+            )
             shutil.rmtree(folder, ignore_errors=True)
             os.replace(tmp, folder)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-

@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, replace
 
 from ..errors import UsageError
 
-
 PRIORS = ("motion", "none")
 
 
@@ -142,15 +141,40 @@ class BuiltinSettings:
 
 PRESETS: dict[str, BuiltinSettings] = {
     "draft": BuiltinSettings(
-        quality="draft", work_width=128, width=96, num_blocks=3, batch_size=6, window_span=32,
-        adapt_seconds=20.0, warmup_steps=5, motion_damping=0.95,
+        quality="draft",
+        work_width=128,
+        width=96,
+        num_blocks=3,
+        batch_size=6,
+        window_span=32,
+        adapt_seconds=20.0,
+        warmup_steps=5,
+        motion_damping=0.95,
     ),
     "normal": BuiltinSettings(),
-    "high": BuiltinSettings(quality="high", width=192, num_blocks=6, num_heads=6, adapt_seconds=600.0, motion_damping=0.98),
+    "high": BuiltinSettings(
+        quality="high", width=192, num_blocks=6, num_heads=6, adapt_seconds=600.0, motion_damping=0.98
+    ),
     "tiny": BuiltinSettings(
-        quality="tiny", work_width=32, flow_source_width=64, width=32, num_blocks=2, num_heads=2,
-        identity_tokens=2, context_frames=2, target_frames=2, batch_size=2, window_span=16,
-        crop_fraction=1.0, warmup_steps=2, adapt_seconds=None, adapt_steps=10, identity_every=1,
-        face_width=64, warp_blur_sigma=0.0, threads=1, motion_damping=0.95,
+        quality="tiny",
+        work_width=32,
+        flow_source_width=64,
+        width=32,
+        num_blocks=2,
+        num_heads=2,
+        identity_tokens=2,
+        context_frames=2,
+        target_frames=2,
+        batch_size=2,
+        window_span=16,
+        crop_fraction=1.0,
+        warmup_steps=2,
+        adapt_seconds=None,
+        adapt_steps=10,
+        identity_every=1,
+        face_width=64,
+        warp_blur_sigma=0.0,
+        threads=1,
+        motion_damping=0.95,
     ),
 }

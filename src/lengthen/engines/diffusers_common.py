@@ -29,8 +29,10 @@ from . import grid, presets
 from .base import EngineSettings, GenerateRequest, GenerateResult
 
 DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
-NEGATIVE_PROMPT = ("scene cut, different shot, flicker, frozen frame, blurry, distorted face, deformed hands, "
-                   "extra people, text, subtitles, watermark, low quality")
+NEGATIVE_PROMPT = (
+    "scene cut, different shot, flicker, frozen frame, blurry, distorted face, deformed hands, "
+    "extra people, text, subtitles, watermark, low quality"
+)
 _AUTO_NAME = re.compile(r"^(char_\d+|character\s*\d+|person\s*\d+|unknown.*|face\s*\d+)$", re.I)
 
 
@@ -57,8 +59,9 @@ def load_pipeline(folder: Path, cls_name: str, dtype):
             pipe = cls.from_pretrained(str(folder), dtype=dtype, use_safetensors=True, local_files_only=True)
         except (OSError, ValueError, KeyError, TypeError, ImportError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise ModelError(f"cannot load {cls_name} (safetensors only) ({exc.__class__.__name__}: {first})",
-                             path=folder) from None
+            raise ModelError(
+                f"cannot load {cls_name} (safetensors only) ({exc.__class__.__name__}: {first})", path=folder
+            ) from None
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -168,16 +171,22 @@ def gpu_memory_gb(device) -> tuple[float, float] | None:
     return free / 2**30, total / 2**30
 
 
-def oom_message(preset: dict, frames: int, hw: tuple[int, int], settings: EngineSettings,
-                total_gb: float | None) -> str:
+def oom_message(
+    preset: dict, frames: int, hw: tuple[int, int], settings: EngineSettings, total_gb: float | None
+) -> str:
     need = presets.estimate_gb(preset, frames, hw[0], hw[1], settings.offload, settings.vae_tiling)
     budget = total_gb if total_gb is not None else need * 0.75
     fit = presets.fitting_options(preset, frames, hw[0], hw[1], budget * 0.9)
     have = f"{total_gb:.1f} GB on this GPU" if total_gb is not None else "the GPU's memory"
-    hint = f"options that would fit: {'; '.join(fit)}" if fit else (
-        "no offload setting fits; ask for fewer frames, use --quality draft, or a smaller preset")
-    return (f"CUDA ran out of memory generating {frames} frames at {hw[1]}x{hw[0]} with {preset['name']} "
-            f"(estimated {need:g} GB with the current options, {have}); {hint}")
+    hint = (
+        f"options that would fit: {'; '.join(fit)}"
+        if fit
+        else ("no offload setting fits; ask for fewer frames, use --quality draft, or a smaller preset")
+    )
+    return (
+        f"CUDA ran out of memory generating {frames} frames at {hw[1]}x{hw[0]} with {preset['name']} "
+        f"(estimated {need:g} GB with the current options, {have}); {hint}"
+    )
 
 
 @contextlib.contextmanager
@@ -238,7 +247,9 @@ class DiffusersEngine:
         self.settings = settings or EngineSettings()
         self.preset = presets.get_preset(self.settings.options.get("preset", self.name))
         if self.preset.get("engine") != self.name:
-            raise UsageError(f"preset {self.preset['name']!r} is for engine {self.preset.get('engine')!r}, not {self.name!r}")
+            raise UsageError(
+                f"preset {self.preset['name']!r} is for engine {self.preset.get('engine')!r}, not {self.name!r}"
+            )
         self.quality = presets.quality(self.preset, self.settings.quality)
         self.min_context = int(self.quality.get("min_context", self.preset["min_context"]))
         self.max_frames = self.quality["window"] - 1 if self.windowed else None  # at the native rate
@@ -250,8 +261,10 @@ class DiffusersEngine:
         """The pipeline class to build from a folder's model_index.json."""
         cls_name = index.get("_class_name")
         if cls_name not in self.pipeline_classes:
-            raise ModelError(f"this folder holds a {cls_name}; engine {self.name!r} needs "
-                             f"{' or '.join(self.pipeline_classes)}", path=folder)
+            raise ModelError(
+                f"this folder holds a {cls_name}; engine {self.name!r} needs {' or '.join(self.pipeline_classes)}",
+                path=folder,
+            )
         return cls_name
 
     def fit_window(self, context: int, new: int) -> tuple[int, int]:
@@ -269,14 +282,18 @@ class DiffusersEngine:
     # -- shared ------------------------------------------------------------------------------
     def _too_long(self, new_native: int) -> UsageError:
         window, native = self.quality["window"], self.preset["native_fps"]
-        return UsageError(f"engine {self.name!r} makes at most {window - 1} new frames per request at its "
-                          f"{native} fps working rate ({new_native} needed); ask for fewer frames "
-                          f"or use skyreels-df for long extensions")
+        return UsageError(
+            f"engine {self.name!r} makes at most {window - 1} new frames per request at its "
+            f"{native} fps working rate ({new_native} needed); ask for fewer frames "
+            f"or use skyreels-df for long extensions"
+        )
 
     def plan(self, request: GenerateRequest) -> Plan:
         n_ctx = len(request.context)
         if n_ctx < self.min_context:
-            raise UsageError(f"engine {self.name!r} needs at least {self.min_context} context frames; the clip gives {n_ctx}")
+            raise UsageError(
+                f"engine {self.name!r} needs at least {self.min_context} context frames; the clip gives {n_ctx}"
+            )
         follow = self.preset.get("follow_rate_up_to")
         native = grid.native_rate(request.rate, self.preset["native_fps"], follow)
         new = grid.native_count(request.frames, request.rate, native)
@@ -313,9 +330,14 @@ class DiffusersEngine:
         plan = self.plan(request)
         pipe = self.pipeline(progress)
         mem = gpu_memory_gb(self.device)
-        progress.report("generate", 0, plan.steps, f"{plan.total} frames at {plan.placement.grid[1]}x{plan.placement.grid[0]}, "
-                        f"{plan.native} fps; estimated GPU memory {plan.estimate_gb:g} GB"
-                        + (f" of {mem[1]:.1f} GB" if mem else ""))
+        progress.report(
+            "generate",
+            0,
+            plan.steps,
+            f"{plan.total} frames at {plan.placement.grid[1]}x{plan.placement.grid[0]}, "
+            f"{plan.native} fps; estimated GPU memory {plan.estimate_gb:g} GB"
+            + (f" of {mem[1]:.1f} GB" if mem else ""),
+        )
         tail = request.direction == "tail"
         away = request.context[::-1] if tail else request.context  # (T, H, W, 3), index 0 at the cut
         native_ctx = grid.resample_context(away, request.rate, plan.native, plan.context)
@@ -330,10 +352,20 @@ class DiffusersEngine:
         mode = self.settings.options.get("conform", "blend")
         out = grid.conform(made, away[0], plan.native, request.rate, request.frames, mode)
         frames = out if tail else out[::-1]
-        info = {"engine": self.name, "model": self.preset["repo"], "model_dir": str(self.model_dir),
-                "seed": request.seed, "native_fps": str(plan.native), "working_size": list(plan.placement.grid),
-                "context_frames": plan.context, "window": plan.total, "steps": plan.steps, "conform": mode,
-                "estimated_gb": plan.estimate_gb, "seconds": round(time.perf_counter() - started, 3),
-                "prompt": build_prompt(request.banks, self.settings.prompt)}
+        info = {
+            "engine": self.name,
+            "model": self.preset["repo"],
+            "model_dir": str(self.model_dir),
+            "seed": request.seed,
+            "native_fps": str(plan.native),
+            "working_size": list(plan.placement.grid),
+            "context_frames": plan.context,
+            "window": plan.total,
+            "steps": plan.steps,
+            "conform": mode,
+            "estimated_gb": plan.estimate_gb,
+            "seconds": round(time.perf_counter() - started, 3),
+            "prompt": build_prompt(request.banks, self.settings.prompt),
+        }
         info.update(getattr(self, "last_info", {}))
         return GenerateResult(frames=np.ascontiguousarray(frames), info=info)

@@ -161,7 +161,9 @@ def sample_at(field, points, size: tuple[int, int] | None = None):
     # pixel centre x (of a W-wide image) -> normalised coordinate for align_corners=False
     gx = (2 * pts[..., 0] + 1) / W - 1
     gy = (2 * pts[..., 1] + 1) / H - 1
-    out = F.grid_sample(field, torch.stack([gx, gy], dim=-1), mode="bilinear", padding_mode="border", align_corners=False)
+    out = F.grid_sample(
+        field, torch.stack([gx, gy], dim=-1), mode="bilinear", padding_mode="border", align_corners=False
+    )
     return out.reshape(b, field.shape[1], *shape)
 
 
@@ -243,7 +245,12 @@ def warp_torch(image, disp, blur_sigma: float = 0.0):
 
 
 def compose_and_warp(
-    last_frame: np.ndarray, flows: np.ndarray, *, blur_sigma: float = 1.5, chunk: int = 8, faces=(),
+    last_frame: np.ndarray,
+    flows: np.ndarray,
+    *,
+    blur_sigma: float = 1.5,
+    chunk: int = 8,
+    faces=(),
     face_radius: float = 1.0,
 ) -> np.ndarray:
     """The warp back end of both engines: uint8 ``(H, W, 3)`` last real frame + flows
@@ -295,7 +302,7 @@ def rigid_faces(disp, regions, falloff: float = 4.0, radius_scale: float = 1.0):
                 c = c0 - sample_at(out.detach(), c.permute(0, 2, 3, 1).reshape(n, 1, 2)).view(n, 2, 1, 1)
         rel = (grid[None] - c) / r  # n 2 h w, face-radius units
         u, v = rel[:, 0], rel[:, 1]
-        m = torch.exp(-(u * u + v * v) ** (falloff / 2))  # n h w
+        m = torch.exp(-((u * u + v * v) ** (falloff / 2)))  # n h w
         dx, dy = out[:, 0], out[:, 1]
         # similarity displacement d = [a -b; b a] (u, v) + t, weighted least squares (4 x 4 normal equations)
         ones, zeros = torch.ones_like(u), torch.zeros_like(u)
@@ -306,9 +313,12 @@ def rigid_faces(disp, regions, falloff: float = 4.0, radius_scale: float = 1.0):
         atb = torch.einsum("nihw,nhw->ni", wx, dx) + torch.einsum("nihw,nhw->ni", wy, dy)
         ata = ata + 1e-6 * torch.eye(4, dtype=ata.dtype, device=ata.device)
         a, b, tx, ty = torch.linalg.solve(ata, atb).unbind(-1)  # n each
-        fit = torch.stack([
-            a.view(n, 1, 1) * u - b.view(n, 1, 1) * v + tx.view(n, 1, 1),
-            b.view(n, 1, 1) * u + a.view(n, 1, 1) * v + ty.view(n, 1, 1),
-        ], dim=1)  # n 2 h w
+        fit = torch.stack(
+            [
+                a.view(n, 1, 1) * u - b.view(n, 1, 1) * v + tx.view(n, 1, 1),
+                b.view(n, 1, 1) * u + a.view(n, 1, 1) * v + ty.view(n, 1, 1),
+            ],
+            dim=1,
+        )  # n 2 h w
         out = out + m[:, None] * (fit - out)
     return out

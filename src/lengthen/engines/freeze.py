@@ -21,4 +21,6 @@ class FreezeEngine:
         frames = np.repeat(edge[None], request.frames, axis=0)
         if progress is not None:
             progress.report("generate", request.frames, request.frames)
-        return GenerateResult(frames=frames, info={"engine": self.name, "model": "hold the edge frame", "seed": request.seed})
+        return GenerateResult(
+            frames=frames, info={"engine": self.name, "model": "hold the edge frame", "seed": request.seed}
+        )

@@ -114,8 +114,9 @@ def context_available(frames: int, clip_rate: Fraction, native: Fraction) -> int
     return max(0, math.ceil((Fraction(frames) - Fraction(1, 2)) * Fraction(native) / Fraction(clip_rate)))
 
 
-def conform(generated: np.ndarray, edge: np.ndarray, native: Fraction, clip_rate: Fraction, frames: int,
-            mode: str = "blend") -> np.ndarray:
+def conform(
+    generated: np.ndarray, edge: np.ndarray, native: Fraction, clip_rate: Fraction, frames: int, mode: str = "blend"
+) -> np.ndarray:
     """Native-rate generated frames (away from the cut) -> ``frames`` frames at ``clip_rate``.
 
     ``edge`` is the context frame at the cut (native position -1). See the module docstring.

@@ -33,13 +33,22 @@ def is_ltx2(index: dict) -> bool:
 
 class LTXEngine(DiffusersEngine):
     name = "ltx"
-    pipeline_classes = ("LTXPipeline", "LTXConditionPipeline", "LTXImageToVideoPipeline",
-                        "LTX2Pipeline", "LTX2ConditionPipeline", "LTX2ImageToVideoPipeline")
+    pipeline_classes = (
+        "LTXPipeline",
+        "LTXConditionPipeline",
+        "LTXImageToVideoPipeline",
+        "LTX2Pipeline",
+        "LTX2ConditionPipeline",
+        "LTX2ImageToVideoPipeline",
+    )
 
     def pipeline_class(self, index: dict, folder: Path) -> str:
         if index.get("_class_name") not in self.pipeline_classes:
-            raise ModelError(f"this folder holds a {index.get('_class_name')}; engine 'ltx' needs LTX-Video "
-                             "(LTXConditionPipeline) or LTX-2 weights in diffusers format", path=folder)
+            raise ModelError(
+                f"this folder holds a {index.get('_class_name')}; engine 'ltx' needs LTX-Video "
+                "(LTXConditionPipeline) or LTX-2 weights in diffusers format",
+                path=folder,
+            )
         return "LTX2ConditionPipeline" if is_ltx2(index) else "LTXConditionPipeline"
 
     def fit_window(self, context: int, new: int) -> tuple[int, int]:
@@ -76,5 +85,8 @@ class LTXEngine(DiffusersEngine):
             output_type="np",
             callback_on_step_end=step_callback(progress, plan.steps),
         )
-        self.last_info = {"pipeline": type(pipe).__name__, "direction_handling": "reversed" if request.direction == "head" else "forward"}
-        return to_uint8(result.frames)[plan.context:]  # generation order = away from the cut
+        self.last_info = {
+            "pipeline": type(pipe).__name__,
+            "direction_handling": "reversed" if request.direction == "head" else "forward",
+        }
+        return to_uint8(result.frames)[plan.context :]  # generation order = away from the cut

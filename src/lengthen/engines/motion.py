@@ -32,7 +32,7 @@ class MotionEngine:
         t0 = time.perf_counter()
         preset = BuiltinSettings.preset(request.settings.quality if request.settings.quality in PRESETS else "normal")
         frames = request.context if request.direction == "tail" else request.context[::-1]
-        frames = frames[-preset.window_span:]
+        frames = frames[-preset.window_span :]
         h, w = frames.shape[1:3]
         size = work_size_for(w, h, preset.work_width, preset.patch_size)
         flows = context_flows(frames, size, preset.flow_source_width)
@@ -53,9 +53,16 @@ class MotionEngine:
             out = out[::-1].copy()
         if progress is not None:
             progress.report("motion", 3, 3)
-        return GenerateResult(frames=out, info={
-            "engine": self.name, "model": "flow extrapolation (raw)" if self.raw else "smoothed damped flow extrapolation",
-            "seed": request.seed, "work_size": list(size), "seconds": round(time.perf_counter() - t0, 3)})
+        return GenerateResult(
+            frames=out,
+            info={
+                "engine": self.name,
+                "model": "flow extrapolation (raw)" if self.raw else "smoothed damped flow extrapolation",
+                "seed": request.seed,
+                "work_size": list(size),
+                "seconds": round(time.perf_counter() - t0, 3),
+            },
+        )
 
 
 class RawFlowEngine(MotionEngine):

@@ -56,7 +56,10 @@ def quality(preset: dict, name: str) -> dict:
     """The preset's window/context/area/steps/guidance for a quality level."""
     q = preset.get("qualities", {}).get(name)
     if q is None:
-        raise UsageError(f"preset {preset['name']!r} has no quality {name!r}; choose one of {', '.join(preset.get('qualities', {}))}")
+        raise UsageError(
+            f"preset {preset['name']!r} has no quality {name!r}; choose one of "
+            f"{', '.join(preset.get('qualities', {}))}"
+        )
     return {"window": preset.get("window"), "context": preset.get("context"), **q}
 
 
@@ -118,15 +121,18 @@ def searched_places(preset: dict, model_path=None) -> list[str]:
 def download_command(preset: dict, local_dir: Path | None = None) -> str:
     local_dir = local_dir or default_download_dir(preset)
     include = " ".join(f'"{p}"' for p in ALLOW_PATTERNS)
-    return (f"hf download {preset['repo']} --revision {preset.get('revision') or 'main'} "
-            f"--include {include} --local-dir {local_dir}")
+    return (
+        f"hf download {preset['repo']} --revision {preset.get('revision') or 'main'} "
+        f"--include {include} --local-dir {local_dir}"
+    )
 
 
 def missing_error(preset: dict, model_path=None) -> ModelError:
     where = "; ".join(searched_places(preset, model_path))
     return ModelError(
         f"no weights for {preset['name']!r} ({preset['repo']}) found; looked in: {where}. "
-        f"Download them with: {download_command(preset)}  (or pass --allow-download, or --model-path FOLDER)")
+        f"Download them with: {download_command(preset)}  (or pass --allow-download, or --model-path FOLDER)"
+    )
 
 
 def download(preset: dict, local_dir: Path | None = None) -> Path:
@@ -135,13 +141,23 @@ def download(preset: dict, local_dir: Path | None = None) -> Path:
 
     local_dir = Path(local_dir or default_download_dir(preset))
     try:
-        path = snapshot_download(preset["repo"], revision=preset.get("revision") or "main",
-                                 allow_patterns=ALLOW_PATTERNS, local_dir=str(local_dir))
+        path = snapshot_download(
+            preset["repo"],
+            revision=preset.get("revision") or "main",
+            allow_patterns=ALLOW_PATTERNS,
+            local_dir=str(local_dir),
+        )
     except Exception as exc:  # offline, unknown repo, disk full: one clear line
-        raise ModelError(f"could not download {preset['repo']} ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                         f"run it by hand: {download_command(preset, local_dir)}", path=local_dir) from None
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise ModelError(
+            f"could not download {preset['repo']} ({exc.__class__.__name__}: {first}); "
+            f"run it by hand: {download_command(preset, local_dir)}",
+            path=local_dir,
+        ) from None
     if not is_complete(Path(path), preset):
-        raise ModelError(f"downloaded {preset['repo']} but files are missing: expected {', '.join(preset['files'])}", path=path)
+        raise ModelError(
+            f"downloaded {preset['repo']} but files are missing: expected {', '.join(preset['files'])}", path=path
+        )
     return Path(path)
 
 
@@ -162,8 +178,9 @@ def resolve(preset: dict, model_path=None, allow_download: bool = False) -> Path
 # ---- memory ----------------------------------------------------------------------------------
 
 
-def estimate_gb(preset: dict, frames: int, height: int, width: int, offload: str | None = None,
-                vae_tiling: bool = False) -> float:
+def estimate_gb(
+    preset: dict, frames: int, height: int, width: int, offload: str | None = None, vae_tiling: bool = False
+) -> float:
     """GPU memory (GB) a run needs; see the module docstring for the model."""
     v = preset["vram"]
     ref_t, ref_h, ref_w = v["at"]
@@ -189,7 +206,9 @@ def fitting_options(preset: dict, frames: int, height: int, width: int, budget_g
         for tiling in (False, True):
             need = estimate_gb(preset, frames, height, width, offload, tiling)
             if need <= budget_gb:
-                flags = " ".join(f for f in (f"--offload {offload}" if offload else "", "--vae-tiling" if tiling else "") if f)
+                flags = " ".join(
+                    f for f in (f"--offload {offload}" if offload else "", "--vae-tiling" if tiling else "") if f
+                )
                 out.append(f"{flags or 'no options'} (about {need:g} GB)")
                 break
     return out

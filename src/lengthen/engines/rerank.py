@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def present_threshold(backend) -> float:
     from ..faces.cluster import TRACK_WEAK
 

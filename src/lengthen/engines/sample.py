@@ -149,8 +149,14 @@ def _sample(model, context, n, settings, identity_tokens, progress, seed, residu
         x = torch.randn((1, k, 2, h, w), generator=gen)
         for sigma, sigma_next in zip(sigmas[:-1], sigmas[1:]):
             x0 = model(
-                torch.cat([clean, x], dim=1), cond_rgb, torch.tensor([sigma]), c, direction,
-                identity_tokens, settings.identity_strength, prior=prior,
+                torch.cat([clean, x], dim=1),
+                cond_rgb,
+                torch.tensor([sigma]),
+                c,
+                direction,
+                identity_tokens,
+                settings.identity_strength,
+                prior=prior,
             )
             x = euler_x0_step(x, x0, sigma, sigma_next)
         chunk = ((prior[0] if with_prior else 0) + residual_scale * x[0]) * scale  # k 2 h w

@@ -24,8 +24,11 @@ from .diffusers_common import NEGATIVE_PROMPT, DiffusersEngine, Plan, build_prom
 
 class SkyReelsEngine(DiffusersEngine):
     name = "skyreels-df"
-    pipeline_classes = ("SkyReelsV2DiffusionForcingPipeline", "SkyReelsV2DiffusionForcingVideoToVideoPipeline",
-                        "SkyReelsV2DiffusionForcingImageToVideoPipeline")
+    pipeline_classes = (
+        "SkyReelsV2DiffusionForcingPipeline",
+        "SkyReelsV2DiffusionForcingVideoToVideoPipeline",
+        "SkyReelsV2DiffusionForcingImageToVideoPipeline",
+    )
     windowed = False
 
     def pipeline_class(self, index, folder) -> str:
@@ -36,8 +39,10 @@ class SkyReelsEngine(DiffusersEngine):
         m, window = self.preset["frame_multiple"], self.quality["window"]
         need = int(self.quality["context"])
         if context < need:
-            raise UsageError(f"engine {self.name!r} continues from {need} context frames at "
-                             f"{self.preset['native_fps']} fps (overlap_history); the clip gives {context}")
+            raise UsageError(
+                f"engine {self.name!r} continues from {need} context frames at "
+                f"{self.preset['native_fps']} fps (overlap_history); the clip gives {context}"
+            )
         overlap = grid.below_grid(need, m)
         if overlap >= window:
             raise UsageError(f"overlap_history {overlap} must be shorter than the {window}-frame window")
@@ -67,4 +72,4 @@ class SkyReelsEngine(DiffusersEngine):
         )
         frames = to_uint8(result.frames)  # (context + total, gh, gw, 3): the input, then the windows
         self.last_info = {"overlap_history": plan.context, "base_num_frames": int(self.quality["window"])}
-        return frames[len(video) + plan.context:]
+        return frames[len(video) + plan.context :]

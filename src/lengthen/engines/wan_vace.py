@@ -43,8 +43,9 @@ class WanVaceEngine(DiffusersEngine):
     def run(self, pipe, context_away: np.ndarray, plan: Plan, request: GenerateRequest, progress) -> np.ndarray:
         video, mask = vace_inputs(context_away, plan.total, request.direction)
         gh, gw = plan.placement.grid
-        refs, record = bank_reference_images(request.banks, per_bank=1, size=min(gh, gw),
-                                             max_images=int(self.settings.options.get("max_references", 3)))
+        refs, record = bank_reference_images(
+            request.banks, per_bank=1, size=min(gh, gw), max_images=int(self.settings.options.get("max_references", 3))
+        )
         self.last_info = {"references": record}
         scale = float(np.clip(self.settings.identity_strength / 0.8, 0.5, 1.5)) if refs else 1.0
         result = pipe(
@@ -65,5 +66,5 @@ class WanVaceEngine(DiffusersEngine):
         )
         frames = to_uint8(result.frames)  # (total, gh, gw, 3) in time order
         if request.direction == "tail":
-            return frames[plan.context:]
+            return frames[plan.context :]
         return frames[: plan.total - plan.context][::-1]

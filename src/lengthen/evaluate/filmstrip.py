@@ -14,8 +14,17 @@ SEAM = (255, 64, 160)
 GENERATED = (255, 170, 0)
 
 
-def filmstrip(source: np.ndarray, generated: np.ndarray, direction: str = "tail", *, source_timecodes=None,
-              generated_timecodes=None, n_source: int = 4, n_generated: int = 8, thumb_height: int = 120) -> np.ndarray:
+def filmstrip(
+    source: np.ndarray,
+    generated: np.ndarray,
+    direction: str = "tail",
+    *,
+    source_timecodes=None,
+    generated_timecodes=None,
+    n_source: int = 4,
+    n_generated: int = 8,
+    thumb_height: int = 120,
+) -> np.ndarray:
     """uint8 RGB image: thumbnails in time order, seam marked between source and generated."""
     from PIL import Image, ImageDraw
 
@@ -30,7 +39,10 @@ def filmstrip(source: np.ndarray, generated: np.ndarray, direction: str = "tail"
         items += [(f, t, True) for f, t in pick(generated, n_generated, generated_timecodes, False)]
     else:
         items = [(f, t, True) for f, t in pick(generated, n_generated, generated_timecodes, False)]
-        items += [(f, t, False) for f, t in pick(source[:n_source], n_source, (source_timecodes or [])[:n_source] or None, False)]
+        items += [
+            (f, t, False)
+            for f, t in pick(source[:n_source], n_source, (source_timecodes or [])[:n_source] or None, False)
+        ]
     h = thumb_height
     w = int(round(source.shape[2] * h / source.shape[1]))
     gap, label = 4, 18

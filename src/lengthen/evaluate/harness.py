@@ -53,7 +53,9 @@ def evaluate(spec: EvalSpec, engines: list[str], request: ExtendRequest, out_dir
 
     info = probe(spec.media)
     if spec.holdout < 1 or spec.last - spec.holdout < spec.first + 1:
-        raise UsageError(f"--holdout {spec.holdout} leaves too few known frames in {spec.first}:{spec.last}", path=spec.media)
+        raise UsageError(
+            f"--holdout {spec.holdout} leaves too few known frames in {spec.first}:{spec.last}", path=spec.media
+        )
     known_last = spec.last - spec.holdout
     known = read_frames(spec.media, spec.first, known_last - spec.first + 1)
     truth = read_frames(spec.media, known_last + 1, spec.holdout)
@@ -66,34 +68,78 @@ def evaluate(spec: EvalSpec, engines: list[str], request: ExtendRequest, out_dir
         from ..faces.scan import ScanSettings, scan_shot
 
         backend = get_backend(request.face_backend)
-        banks = list(scan_shot(spec.media, spec.first, known_last, ScanSettings(backend=request.face_backend), backend=backend, progress=progress).banks)
+        banks = list(
+            scan_shot(
+                spec.media,
+                spec.first,
+                known_last,
+                ScanSettings(backend=request.face_backend),
+                backend=backend,
+                progress=progress,
+            ).banks
+        )
         if banks:
             save_banks(banks, out_dir / "banks")
-    shot = ShotSpec(clip=Path(spec.media).stem, media=str(spec.media), rate=info.rate, first=spec.first, last=known_last,
-                    tail_frames=spec.holdout, start_timecode=info.start_timecode)
+    shot = ShotSpec(
+        clip=Path(spec.media).stem,
+        media=str(spec.media),
+        rate=info.rate,
+        first=spec.first,
+        last=known_last,
+        tail_frames=spec.holdout,
+        start_timecode=info.start_timecode,
+    )
     rows = {"truth": {"engine": "truth", **seam_and_motion(known, truth, "tail"), **_identity(truth, banks, backend)}}
     generated = {}
     for name in engines:
-        req = replace(request, engine=name, output_dir=out_dir / "media" / name, scan_faces=False,
-                      banks_dir=(out_dir / "banks") if banks else None)
+        req = replace(
+            request,
+            engine=name,
+            output_dir=out_dir / "media" / name,
+            scan_faces=False,
+            banks_dir=(out_dir / "banks") if banks else None,
+        )
         t0 = time.perf_counter()
         outcome = render_shot(shot, req, progress)
         seconds = time.perf_counter() - t0
         media = outcome.generated[0]
         frames = read_frames(media.path, 0, media.frames)
         generated[name] = frames
-        rows[name] = {"engine": name, **seam_and_motion(known, frames, "tail"), **fidelity(truth, frames),
-                      **_identity(frames, banks, backend), "seconds": round(seconds, 2),
-                      "seconds_per_frame": round(seconds / spec.holdout, 3)}
+        rows[name] = {
+            "engine": name,
+            **seam_and_motion(known, frames, "tail"),
+            **fidelity(truth, frames),
+            **_identity(frames, banks, backend),
+            "seconds": round(seconds, 2),
+            "seconds_per_frame": round(seconds / spec.holdout, 3),
+        }
         engine_info = outcome.report["directions"][spec.direction].get("engine_info", {})
         for key in ("adapt_steps", "residual_scale"):  # the built-in engine's training, for benchmarks
             if engine_info.get(key) is not None:
                 rows[name][key] = engine_info[key]
-    return {"media": str(spec.media), "known": [spec.first, known_last], "holdout": spec.holdout, "rate": info.fps,
-            "characters": [{"id": b.id, "name": b.name} for b in banks], "rows": rows, "_frames": (known, truth, generated)}
+    return {
+        "media": str(spec.media),
+        "known": [spec.first, known_last],
+        "holdout": spec.holdout,
+        "rate": info.fps,
+        "characters": [{"id": b.id, "name": b.name} for b in banks],
+        "rows": rows,
+        "_frames": (known, truth, generated),
+    }
 
 
-COLUMNS = ("engine", "seam_jump", "motion_energy", "flicker", "psnr4", "ssim4", "identity_mean", "identity_min", "faces_missing", "seconds")
+COLUMNS = (
+    "engine",
+    "seam_jump",
+    "motion_energy",
+    "flicker",
+    "psnr4",
+    "ssim4",
+    "identity_mean",
+    "identity_min",
+    "faces_missing",
+    "seconds",
+)
 
 
 def table(result: dict) -> str:

@@ -44,13 +44,23 @@ class FaceSource:
     manual: bool = False  # a reference photo an editor added by hand
 
     def to_dict(self) -> dict:
-        return {"media": self.media, "frame": self.frame, "box": list(self.box),
-                "landmarks": [list(p) for p in self.landmarks], "manual": self.manual}
+        return {
+            "media": self.media,
+            "frame": self.frame,
+            "box": list(self.box),
+            "landmarks": [list(p) for p in self.landmarks],
+            "manual": self.manual,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "FaceSource":
-        return cls(str(d["media"]), int(d["frame"]), tuple(float(v) for v in d["box"]),
-                   tuple((float(x), float(y)) for x, y in d["landmarks"]), bool(d.get("manual", False)))
+        return cls(
+            str(d["media"]),
+            int(d["frame"]),
+            tuple(float(v) for v in d["box"]),
+            tuple((float(x), float(y)) for x, y in d["landmarks"]),
+            bool(d.get("manual", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -118,16 +128,23 @@ class IdentityBank:
     def subset(self, indices: Sequence[int], top_k: int = TOP_K, **changes) -> "IdentityBank":
         """A bank made of the listed faces, with references chosen again."""
         idx = [int(i) for i in indices]
-        bank = replace(self, embeddings=self.embeddings[idx], crops=self.crops[idx],
-                       sources=[self.sources[i] for i in idx], quality=[self.quality[i] for i in idx],
-                       references=[], **changes)
+        bank = replace(
+            self,
+            embeddings=self.embeddings[idx],
+            crops=self.crops[idx],
+            sources=[self.sources[i] for i in idx],
+            quality=[self.quality[i] for i in idx],
+            references=[],
+            **changes,
+        )
         return bank.with_references(top_k)
 
     def with_references(self, top_k: int = TOP_K) -> "IdentityBank":
         manual = [i for i, s in enumerate(self.sources) if s.manual][:top_k]
         rest = [i for i in range(len(self)) if i not in manual]
-        picked = select_references(self.embeddings[rest], [self.quality[i].combined for i in rest],
-                                   top_k - len(manual))
+        picked = select_references(
+            self.embeddings[rest], [self.quality[i].combined for i in rest], top_k - len(manual)
+        )
         return replace(self, references=manual + [rest[i] for i in picked])
 
     # ---- folder format -------------------------------------------------------------------
@@ -154,11 +171,20 @@ class IdentityBank:
             crop = f"crops/{i:06d}.png"
             Image.fromarray(self.crops[i]).save(folder / crop)
             faces.append({**src.to_dict(), "quality": q.to_dict(), "crop": crop})
-        save_file({"embeddings": np.ascontiguousarray(self.embeddings, np.float32)},
-                  str(folder / "embeddings.safetensors"))
-        doc = {"schema": BANK_SCHEMA, "version": BANK_VERSION, "id": self.id, "name": self.name,
-               "backend": self.backend, "embedding_dim": self.embedding_dim,
-               "chip_size": self.chip_size, "references": self.references, "faces": faces}
+        save_file(
+            {"embeddings": np.ascontiguousarray(self.embeddings, np.float32)}, str(folder / "embeddings.safetensors")
+        )
+        doc = {
+            "schema": BANK_SCHEMA,
+            "version": BANK_VERSION,
+            "id": self.id,
+            "name": self.name,
+            "backend": self.backend,
+            "embedding_dim": self.embedding_dim,
+            "chip_size": self.chip_size,
+            "references": self.references,
+            "faces": faces,
+        }
         (folder / "bank.json").write_text(json.dumps(doc, indent=1), encoding="utf-8")
 
     @classmethod
@@ -172,12 +198,18 @@ class IdentityBank:
             sources = [FaceSource.from_dict(f) for f in faces]
             quality = [FaceQuality.from_dict(f["quality"]) for f in faces]
             dim, size = int(doc["embedding_dim"]), int(doc["chip_size"])
-            head = dict(id=str(doc["id"]), name=str(doc["name"]), backend=str(doc["backend"]),
-                        embedding_dim=dim, chip_size=size)
+            head = dict(
+                id=str(doc["id"]),
+                name=str(doc["name"]),
+                backend=str(doc["backend"]),
+                embedding_dim=dim,
+                chip_size=size,
+            )
             references = [int(r) for r in doc["references"]]
         except (KeyError, TypeError, ValueError) as exc:
-            raise FaceError(f"malformed identity bank ({exc.__class__.__name__}: {exc})",
-                            path=folder / "bank.json") from None
+            raise FaceError(
+                f"malformed identity bank ({exc.__class__.__name__}: {exc})", path=folder / "bank.json"
+            ) from None
         st = folder / "embeddings.safetensors"
         if not st.is_file():
             raise FaceError("missing embeddings file", path=st)
@@ -188,8 +220,11 @@ class IdentityBank:
         except Exception as exc:
             raise FaceError(f"unreadable embeddings ({exc.__class__.__name__}: {exc})", path=st) from None
         if embeddings.dtype != np.float32 or embeddings.shape != (len(faces), dim):
-            raise FaceError(f"embeddings {embeddings.dtype} {embeddings.shape} do not match bank.json "
-                            f"({len(faces)} faces, dimension {dim})", path=st)
+            raise FaceError(
+                f"embeddings {embeddings.dtype} {embeddings.shape} do not match bank.json "
+                f"({len(faces)} faces, dimension {dim})",
+                path=st,
+            )
         crops = np.zeros((len(faces), size, size, 3), np.uint8)
         for i, f in enumerate(faces):
             path = folder / str(f.get("crop", f"crops/{i:06d}.png"))
@@ -202,8 +237,9 @@ class IdentityBank:
                 raise FaceError(f"face crop is {crop.shape}, want ({size}, {size}, 3)", path=path)
             crops[i] = crop
         try:
-            return cls(embeddings=embeddings, crops=crops, sources=sources, quality=quality,
-                       references=references, **head)
+            return cls(
+                embeddings=embeddings, crops=crops, sources=sources, quality=quality, references=references, **head
+            )
         except FaceError as exc:
             raise FaceError(exc.message, path=folder / "bank.json") from None
 
@@ -216,9 +252,13 @@ def _read_json(path: Path, schema: str, version: int) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FaceError(f"not valid JSON ({exc})", path=path) from None
     if not isinstance(doc, dict) or doc.get("schema") != schema:
-        raise FaceError(f"not a {schema} file (schema {doc.get('schema') if isinstance(doc, dict) else None!r})", path=path)
+        raise FaceError(
+            f"not a {schema} file (schema {doc.get('schema') if isinstance(doc, dict) else None!r})", path=path
+        )
     if doc.get("version") != version:
-        raise FaceError(f"unsupported {schema} version {doc.get('version')!r} (this lengthen reads {version})", path=path)
+        raise FaceError(
+            f"unsupported {schema} version {doc.get('version')!r} (this lengthen reads {version})", path=path
+        )
     return doc
 
 
@@ -267,8 +307,11 @@ def save_banks(banks: Sequence[IdentityBank], directory: str | Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for bank in banks:
         bank.save(directory / bank.id)
-    doc = {"schema": SET_SCHEMA, "version": SET_VERSION,
-           "characters": [{"id": b.id, "name": b.name, "folder": b.id, "faces": len(b)} for b in banks]}
+    doc = {
+        "schema": SET_SCHEMA,
+        "version": SET_VERSION,
+        "characters": [{"id": b.id, "name": b.name, "folder": b.id, "faces": len(b)} for b in banks],
+    }
     atomic_write_text(index, json.dumps(doc, indent=1))
     for name in set(old_folders) - set(ids):
         stale = directory / name
@@ -317,30 +360,37 @@ def merge(banks: Sequence[IdentityBank], a: str, b: str, top_k: int = TOP_K) -> 
     A, B = out[ia], out[ib]
     if (A.backend, A.embedding_dim, A.chip_size) != (B.backend, B.embedding_dim, B.chip_size):
         raise FaceError(f"cannot merge {A.id} ({A.backend}) with {B.id} ({B.backend}): different backends")
-    out[ia] = replace(A, embeddings=np.concatenate([A.embeddings, B.embeddings]),
-                      crops=np.concatenate([A.crops, B.crops]), sources=A.sources + B.sources,
-                      quality=A.quality + B.quality, references=[]).with_references(top_k)
+    out[ia] = replace(
+        A,
+        embeddings=np.concatenate([A.embeddings, B.embeddings]),
+        crops=np.concatenate([A.crops, B.crops]),
+        sources=A.sources + B.sources,
+        quality=A.quality + B.quality,
+        references=[],
+    ).with_references(top_k)
     del out[ib]
     return out
 
 
-def split(banks: Sequence[IdentityBank], key: str, faces: Sequence[int], name: str | None = None,
-          top_k: int = TOP_K) -> list[IdentityBank]:
+def split(
+    banks: Sequence[IdentityBank], key: str, faces: Sequence[int], name: str | None = None, top_k: int = TOP_K
+) -> list[IdentityBank]:
     """Move the listed faces of one bank into a new character (appended, with a new id)."""
     out = list(banks)
     i = find(out, key)
     bank, moved = out[i], sorted(set(int(f) for f in faces))
     if not moved or moved[0] < 0 or moved[-1] >= len(bank) or len(moved) == len(bank):
-        raise FaceError(f"split of {bank.id} needs face indices within 0..{len(bank) - 1}, "
-                        f"leaving at least one face (got {list(faces)})")
+        raise FaceError(
+            f"split of {bank.id} needs face indices within 0..{len(bank) - 1}, "
+            f"leaving at least one face (got {list(faces)})"
+        )
     keep = [f for f in range(len(bank)) if f not in set(moved)]
     new = bank.subset(moved, top_k, id=next_id(out), name=name or f"{bank.name} (split)")
     out[i] = bank.subset(keep, top_k)
     return out + [new]
 
 
-def recluster(banks: Sequence[IdentityBank], key: str, threshold: float,
-              top_k: int = TOP_K) -> list[IdentityBank]:
+def recluster(banks: Sequence[IdentityBank], key: str, threshold: float, top_k: int = TOP_K) -> list[IdentityBank]:
     """Split one bank by clustering its faces again at a (tighter) cosine ``threshold``; the
     biggest group keeps the id, the others become new characters. Faces seen in the same frame
     of the same media are never put together."""

@@ -48,9 +48,7 @@ class FaceQuality:
 def laplacian_variance(chip: np.ndarray) -> float:
     """Variance of the 4-neighbour Laplacian of a uint8 RGB chip ``(S, S, 3)`` in grey levels."""
     grey = chip.astype(np.float64) @ np.array([0.299, 0.587, 0.114])  # (S, S)
-    lap = (
-        grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4.0 * grey[1:-1, 1:-1]
-    )  # (S-2, S-2)
+    lap = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4.0 * grey[1:-1, 1:-1]  # (S-2, S-2)
     return float(lap.var())
 
 
@@ -90,7 +88,10 @@ def frontal_score(landmarks: np.ndarray, names: Sequence[str] | None = None) -> 
 
 
 def face_quality(
-    chip: np.ndarray, box: Sequence[float], landmarks: np.ndarray, detector_score: float,
+    chip: np.ndarray,
+    box: Sequence[float],
+    landmarks: np.ndarray,
+    detector_score: float,
     landmark_names: Sequence[str] | None = None,
 ) -> FaceQuality:
     size_px = float(box[3] - box[1])

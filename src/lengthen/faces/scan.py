@@ -87,8 +87,9 @@ def make_backend(settings: ScanSettings):
     return get_backend(settings.backend, **dict(settings.backend_options))
 
 
-def sample_frames(frames: int, rate: Fraction, settings: ScanSettings, first: int = 0,
-                  last: int | None = None) -> list[int]:
+def sample_frames(
+    frames: int, rate: Fraction, settings: ScanSettings, first: int = 0, last: int | None = None
+) -> list[int]:
     """Frame indices to look at within ``[first, last]`` (inclusive), exact on rational rates."""
     last = frames - 1 if last is None else min(last, frames - 1)
     if first > last:
@@ -116,8 +117,9 @@ def _read_image(path: Path) -> np.ndarray:
         raise MediaError(f"not a readable image ({exc.__class__.__name__})", path=path) from None
 
 
-def _frames_of(path: Path, settings: ScanSettings, first: int, last: int | None, progress
-               ) -> tuple[int, Iterator[tuple[int, np.ndarray]]]:
+def _frames_of(
+    path: Path, settings: ScanSettings, first: int, last: int | None, progress
+) -> tuple[int, Iterator[tuple[int, np.ndarray]]]:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         image = _read_image(path)
         return 1, iter([(0, image)])
@@ -126,8 +128,9 @@ def _frames_of(path: Path, settings: ScanSettings, first: int, last: int | None,
 
     info = probe(path)
     if last is not None and not 0 <= first <= last < info.frames:
-        raise MediaError(f"frame range {first}..{last} is outside the file (0..{info.frames - 1})",
-                         path=path, frame=first)
+        raise MediaError(
+            f"frame range {first}..{last} is outside the file (0..{info.frames - 1})", path=path, frame=first
+        )
     wanted = sample_frames(info.frames, info.rate, settings, first, last)
     return len(wanted), iter_frames(path, wanted, progress=None)
 
@@ -166,8 +169,16 @@ def detect_faces(backend, image: np.ndarray, settings: ScanSettings = ScanSettin
     return [d for d in dets if d.height >= settings.min_face_px]
 
 
-def _scan_one(path: Path, first: int, last: int | None, settings: ScanSettings, backend,
-              faces: _Faces, result: ScanResult, progress) -> list[list[int]]:
+def _scan_one(
+    path: Path,
+    first: int,
+    last: int | None,
+    settings: ScanSettings,
+    backend,
+    faces: _Faces,
+    result: ScanResult,
+    progress,
+) -> list[list[int]]:
     """Embed the faces of one input; returns its sampled frames as lists of face numbers."""
     total, frames = _frames_of(path, settings, first, last, progress)
     names = getattr(backend, "landmark_names", None)
@@ -187,8 +198,14 @@ def _scan_one(path: Path, first: int, last: int | None, settings: ScanSettings, 
             emb = backend.embed(chips)  # n d
             for d, chip, e in zip(keep, chips, emb):
                 ids.append(len(faces.sources))
-                faces.sources.append(FaceSource(media, int(frame_no), tuple(float(v) for v in d.box),
-                                                tuple((float(x), float(y)) for x, y in d.landmarks)))
+                faces.sources.append(
+                    FaceSource(
+                        media,
+                        int(frame_no),
+                        tuple(float(v) for v in d.box),
+                        tuple((float(x), float(y)) for x, y in d.landmarks),
+                    )
+                )
                 faces.quality.append(face_quality(chip, d.box, d.landmarks, d.score, names))
                 faces.chips.append(chip)
                 faces.embeddings.append(np.asarray(e, np.float32))
@@ -201,8 +218,14 @@ def _scan_one(path: Path, first: int, last: int | None, settings: ScanSettings, 
     return per_frame
 
 
-def scan(inputs: Sequence[str | Path], settings: ScanSettings = ScanSettings(), backend=None,
-         progress=None, *, frame_range: tuple[int, int] | None = None) -> ScanResult:
+def scan(
+    inputs: Sequence[str | Path],
+    settings: ScanSettings = ScanSettings(),
+    backend=None,
+    progress=None,
+    *,
+    frame_range: tuple[int, int] | None = None,
+) -> ScanResult:
     """Scan clips and photos into characters. ``frame_range`` (first, last) applies to every input."""
     backend = backend if backend is not None else make_backend(settings)
     result, faces = ScanResult(), _Faces()
@@ -224,8 +247,7 @@ def scan(inputs: Sequence[str | Path], settings: ScanSettings = ScanSettings(), 
         emb = np.stack(faces.embeddings)  # f d
         boxes = np.array([s.box for s in faces.sources])  # f 4
         gap = math.ceil(settings.track_gap_s * (fps or 25.0))
-        ts = TrackSettings(_threshold(settings, backend), track_weak_threshold(backend.name),
-                           settings.track_iou, gap)
+        ts = TrackSettings(_threshold(settings, backend), track_weak_threshold(backend.name), settings.track_iou, gap)
         tracks.extend(track_faces(per_frame, boxes, emb, ts))
         samples[os.path.abspath(path)] = len(per_frame)
     result.tracks = len(tracks)
@@ -233,18 +255,22 @@ def scan(inputs: Sequence[str | Path], settings: ScanSettings = ScanSettings(), 
     return result
 
 
-def scan_shot(media: str | Path, first: int, last: int, settings: ScanSettings = ScanSettings(),
-              backend=None, progress=None) -> ScanResult:
+def scan_shot(
+    media: str | Path, first: int, last: int, settings: ScanSettings = ScanSettings(), backend=None, progress=None
+) -> ScanResult:
     """Scan frames ``first..last`` (inclusive) of one media file (the extend command's shot)."""
     return scan([media], settings, backend, progress, frame_range=(first, last))
 
 
 def _threshold(settings: ScanSettings, backend) -> float:
-    return settings.cluster_threshold if settings.cluster_threshold is not None else same_person_threshold(backend.name)
+    return (
+        settings.cluster_threshold if settings.cluster_threshold is not None else same_person_threshold(backend.name)
+    )
 
 
-def _characters(tracks, samples, faces: _Faces, settings: ScanSettings, backend,
-                result: ScanResult) -> list[IdentityBank]:
+def _characters(
+    tracks, samples, faces: _Faces, settings: ScanSettings, backend, result: ScanResult
+) -> list[IdentityBank]:
     if not tracks:
         return []
     emb = np.stack(faces.embeddings)  # f d
@@ -275,17 +301,23 @@ def _characters(tracks, samples, faces: _Faces, settings: ScanSettings, backend,
             best = sorted(members, key=lambda f: -faces.quality[f].combined)[: settings.max_bank_faces]
             members = sorted(best)
         bank = IdentityBank(
-            id=next_id(banks), name=f"Character {n}", backend=backend.name,
-            embedding_dim=int(backend.embedding_dim), chip_size=int(backend.chip_size),
-            embeddings=emb[members].astype(np.float32), crops=np.stack([faces.chips[f] for f in members]),
-            sources=[faces.sources[f] for f in members], quality=[faces.quality[f] for f in members],
+            id=next_id(banks),
+            name=f"Character {n}",
+            backend=backend.name,
+            embedding_dim=int(backend.embedding_dim),
+            chip_size=int(backend.chip_size),
+            embeddings=emb[members].astype(np.float32),
+            crops=np.stack([faces.chips[f] for f in members]),
+            sources=[faces.sources[f] for f in members],
+            quality=[faces.quality[f] for f in members],
         )
         banks.append(bank.with_references(settings.top_k))
     return banks
 
 
-def add_reference_photo(banks: Sequence[IdentityBank], key: str, photo: str | Path, backend,
-                        top_k: int = TOP_K) -> list[IdentityBank]:
+def add_reference_photo(
+    banks: Sequence[IdentityBank], key: str, photo: str | Path, backend, top_k: int = TOP_K
+) -> list[IdentityBank]:
     """Add the largest face of a photo to the character ``key`` (id or name) as a hand-picked
     reference; a name that matches no character starts a new one with that name."""
     path = Path(photo)
@@ -296,8 +328,13 @@ def add_reference_photo(banks: Sequence[IdentityBank], key: str, photo: str | Pa
     det = max(dets, key=lambda d: d.width * d.height)
     chip = backend.align(image, [det])  # 1 s s 3
     emb = backend.embed(chip).astype(np.float32)  # 1 d
-    src = FaceSource(os.path.abspath(path), 0, tuple(float(v) for v in det.box),
-                     tuple((float(x), float(y)) for x, y in det.landmarks), manual=True)
+    src = FaceSource(
+        os.path.abspath(path),
+        0,
+        tuple(float(v) for v in det.box),
+        tuple((float(x), float(y)) for x, y in det.landmarks),
+        manual=True,
+    )
     q = face_quality(chip[0], det.box, det.landmarks, det.score, getattr(backend, "landmark_names", None))
     out = list(banks)
     try:
@@ -305,13 +342,22 @@ def add_reference_photo(banks: Sequence[IdentityBank], key: str, photo: str | Pa
     except FaceError:
         if any(b.name == key for b in out):
             raise
-        new = IdentityBank(next_id(out), key, backend.name, int(backend.embedding_dim), int(backend.chip_size),
-                           emb, chip, [src], [q])
+        new = IdentityBank(
+            next_id(out), key, backend.name, int(backend.embedding_dim), int(backend.chip_size), emb, chip, [src], [q]
+        )
         return out + [new.with_references(top_k)]
     bank = out[i]
     if (bank.backend, bank.embedding_dim) != (backend.name, int(backend.embedding_dim)):
         raise FaceError(f"{bank.id} was made with backend {bank.backend!r}, not {backend.name!r}", path=path)
-    out[i] = IdentityBank(bank.id, bank.name, bank.backend, bank.embedding_dim, bank.chip_size,
-                          np.concatenate([bank.embeddings, emb]), np.concatenate([bank.crops, chip]),
-                          bank.sources + [src], bank.quality + [q]).with_references(top_k)
+    out[i] = IdentityBank(
+        bank.id,
+        bank.name,
+        bank.backend,
+        bank.embedding_dim,
+        bank.chip_size,
+        np.concatenate([bank.embeddings, emb]),
+        np.concatenate([bank.crops, chip]),
+        bank.sources + [src],
+        bank.quality + [q],
+    ).with_references(top_k)
     return out

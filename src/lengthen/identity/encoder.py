@@ -44,7 +44,9 @@ class IdentityEncoder(ModelMixin, ConfigMixin):
         self.to_q = nn.Linear(width, width)
         self.to_kv = nn.Linear(width, 2 * width)
         self.to_out = nn.Linear(width, width)
-        self.mlp = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
+        self.mlp = nn.Sequential(
+            nn.LayerNorm(width), nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width)
+        )
         self.index_embed = nn.Embedding(max_characters, width)
         self.separator = nn.Parameter(torch.randn(1, width) * 0.02)
 

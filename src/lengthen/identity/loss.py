@@ -129,17 +129,22 @@ def identity_loss(
         from ..engines.flow import rigid_faces
 
         size = (last_frame.shape[-1], last_frame.shape[-2])
-        disp = torch.stack([
-            rigid_faces(disp[i], face_regions(affines[i][present[i]], size, disp.shape[-2:], chip_size),
-                        radius_scale=rigid_radius)
-            for i in range(b)
-        ])
+        disp = torch.stack(
+            [
+                rigid_faces(
+                    disp[i],
+                    face_regions(affines[i][present[i]], size, disp.shape[-2:], chip_size),
+                    radius_scale=rigid_radius,
+                )
+                for i in range(b)
+            ]
+        )
     chips = warped_chips(last_frame, disp, affines, chip_size, blur_sigma)  # b n f 3 s s
     emb = embed_fn(chips.flatten(0, 2)).reshape(b, n, f, -1)  # b n f d
     with torch.no_grad():
-        real = embed_fn(extract_chips(
-            last_frame.repeat_interleave(f, 0), affines.flatten(0, 1), chip_size
-        )).reshape(b, 1, f, -1)  # b 1 f d
+        real = embed_fn(extract_chips(last_frame.repeat_interleave(f, 0), affines.flatten(0, 1), chip_size)).reshape(
+            b, 1, f, -1
+        )  # b 1 f d
     mask = present[:, None].to(emb.dtype).expand(b, n, f)  # b n f
     denom = mask.sum().clamp(min=1.0)
     d_ref = ((emb - references[:, None].to(emb)) ** 2).sum(-1)  # b n f

@@ -30,7 +30,10 @@ def _channel_fit(src: np.ndarray, gen: np.ndarray) -> tuple[float, float]:
 def seam_correction(source_edge: np.ndarray, generated_edge: np.ndarray) -> np.ndarray:
     """(3, 2) gain/offset per channel mapping ``generated_edge`` onto ``source_edge`` (uint8 HxWx3)."""
     return np.array(
-        [_channel_fit(source_edge[..., c].astype(np.float32), generated_edge[..., c].astype(np.float32)) for c in range(3)],
+        [
+            _channel_fit(source_edge[..., c].astype(np.float32), generated_edge[..., c].astype(np.float32))
+            for c in range(3)
+        ],
         dtype=np.float32,
     )
 

@@ -38,5 +38,5 @@ def trim_to_last_shot(frames: np.ndarray, direction: str, threshold: float = 0.5
     if not cuts:
         return frames, 0
     if direction == "tail":
-        return frames[cuts[-1]:], cuts[-1]
+        return frames[cuts[-1] :], cuts[-1]
     return frames[: cuts[0]], len(frames) - cuts[0]

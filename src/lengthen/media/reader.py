@@ -65,7 +65,9 @@ def iter_frames(path: str | Path, frames: Iterable[int], *, progress=None) -> It
                 except StopIteration:
                     first = None
                 except Exception as exc:
-                    raise MediaError(f"decoding failed near frame {target} ({_ffmsg(exc)})", path=p, frame=target) from None
+                    raise MediaError(
+                        f"decoding failed near frame {target} ({_ffmsg(exc)})", path=p, frame=target
+                    ) from None
                 if first is not None and (first.pts is None or first.pts <= int(index.pts[target])):
                     found_any = True
                     break
@@ -101,12 +103,16 @@ def iter_frames(path: str | Path, frames: Iterable[int], *, progress=None) -> It
             except MediaError:
                 raise
             except Exception as exc:
-                raise MediaError(f"decoding failed near frame {target} ({_ffmsg(exc)})", path=p, frame=target) from None
+                raise MediaError(
+                    f"decoding failed near frame {target} ({_ffmsg(exc)})", path=p, frame=target
+                ) from None
             else:
                 if frame is None or (frame.pts is not None and frame.pts > last_wanted_pts):
                     if pos < len(wanted) and (frame is None or keyframe_before(wanted[pos]) <= target):
                         missing = wanted[pos]
-                        raise MediaError(f"frame {missing} could not be decoded (damaged file?)", path=p, frame=missing)
+                        raise MediaError(
+                            f"frame {missing} could not be decoded (damaged file?)", path=p, frame=missing
+                        )
     finally:
         container.close()
 

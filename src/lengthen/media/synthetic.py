@@ -19,7 +19,13 @@ STAMP_BITS = 16
 # codec key -> (FFmpeg encoder, pix_fmt, options, container format, suffix)
 ENCODERS = {
     "h264": ("libx264", "yuv420p", {"preset": "veryfast", "bf": "3", "crf": "18", "g": "12"}, "mp4", ".mp4"),
-    "hevc": ("libx265", "yuv420p", {"preset": "ultrafast", "x265-params": "log-level=error:bframes=3:keyint=12"}, "mp4", ".mp4"),
+    "hevc": (
+        "libx265",
+        "yuv420p",
+        {"preset": "ultrafast", "x265-params": "log-level=error:bframes=3:keyint=12"},
+        "mp4",
+        ".mp4",
+    ),
     "prores": ("prores_ks", "yuv422p10le", {"profile": "3"}, "mov", ".mov"),
     "vp8": ("libvpx", "yuv420p", {"deadline": "realtime", "g": "12"}, "webm", ".webm"),
     "mpeg4": ("mpeg4", "yuv420p", {"bf": "2", "g": "12", "qscale": "3"}, "avi", ".avi"),
@@ -54,7 +60,15 @@ def read_stamp(frame: np.ndarray) -> int:
     return value
 
 
-def encode_clip(path: str | Path, frames, rate, codec: str = "h264", start_timecode: str | None = None, rotation: int = 0, sar: str | None = None) -> Path:
+def encode_clip(
+    path: str | Path,
+    frames,
+    rate,
+    codec: str = "h264",
+    start_timecode: str | None = None,
+    rotation: int = 0,
+    sar: str | None = None,
+) -> Path:
     """Encode frames (iterable of uint8 RGB HxWx3) with one of ``ENCODERS``; optional timecode,
     display rotation (degrees counter-clockwise) and sample aspect ratio."""
     import av
@@ -90,7 +104,15 @@ def encode_clip(path: str | Path, frames, rate, codec: str = "h264", start_timec
     return path
 
 
-def stamped_clip(path: str | Path, frames: int, rate="24000/1001", codec: str = "h264", size=(96, 160), start_timecode: str | None = None, **kw) -> Path:
+def stamped_clip(
+    path: str | Path,
+    frames: int,
+    rate="24000/1001",
+    codec: str = "h264",
+    size=(96, 160),
+    start_timecode: str | None = None,
+    **kw,
+) -> Path:
     """A clip of ``frames`` frame-stamped frames."""
     h, w = size
     return encode_clip(path, (stamp_frame(i, h, w) for i in range(frames)), rate, codec, start_timecode, **kw)
@@ -115,10 +137,23 @@ def pan_zoom_frames(image: np.ndarray, frames: int, size=(360, 640), zoom: float
         x0 = float(np.clip(cx - cw / 2, 0, iw - cw))
         y0 = float(np.clip(cy - ch / 2, 0, ih - ch))
         m = np.array([[w / cw, 0, -x0 * w / cw], [0, h / ch, -y0 * h / ch]], dtype=np.float64)
-        yield cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_AREA if scale < 1.5 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        yield cv2.warpAffine(
+            image, m, (w, h), flags=cv2.INTER_AREA if scale < 1.5 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
 
 
-def pan_zoom_clip(image_path: str | Path, path: str | Path, frames: int = 48, rate="24000/1001", codec: str = "h264", size=(360, 640), start_timecode: str | None = "01:00:00:00", zoom: float = 1.15, pan: float = 0.08, **kw) -> Path:
+def pan_zoom_clip(
+    image_path: str | Path,
+    path: str | Path,
+    frames: int = 48,
+    rate="24000/1001",
+    codec: str = "h264",
+    size=(360, 640),
+    start_timecode: str | None = "01:00:00:00",
+    zoom: float = 1.15,
+    pan: float = 0.08,
+    **kw,
+) -> Path:
     """A short clip of a slow pan/zoom over a still photo (e.g. one from shared/testdata/images)."""
     from PIL import Image
 

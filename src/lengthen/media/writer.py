@@ -35,7 +35,9 @@ class CodecPreset:
 
 
 CODECS: dict[str, CodecPreset] = {
-    "prores": CodecPreset("ProRes 422 HQ", "prores_ks", "yuv422p10le", {"profile": "3", "vendor": "apl0"}, ".mov", "mov"),
+    "prores": CodecPreset(
+        "ProRes 422 HQ", "prores_ks", "yuv422p10le", {"profile": "3", "vendor": "apl0"}, ".mov", "mov"
+    ),
     "dnxhr": CodecPreset("DNxHR HQ", "dnxhd", "yuv422p", {"profile": "dnxhr_hq"}, ".mov", "mov"),
     "h264": CodecPreset("H.264", "libx264", "yuv420p", {"crf": "12", "preset": "medium"}, ".mov", "mov"),
 }
@@ -146,7 +148,8 @@ class VideoWriter:
             frames = frames[None]
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (self.height, self.width, 3):
             raise MediaError(
-                f"expected uint8 frames of shape (T, {self.height}, {self.width}, 3), got {frames.dtype} {frames.shape}",
+                f"expected uint8 frames of shape (T, {self.height}, {self.width}, 3), got {frames.dtype} "
+                f"{frames.shape}",
                 path=self.path,
                 frame=self.frames_written,
             )

@@ -56,7 +56,9 @@ def link_media_reference(in_clip, media_linker_argument_map=None):
     if current is None or current.is_file():
         return ref
     size = info.get("media_bytes")
-    found = find_media(current.name, search_folders(media_linker_argument_map), int(size) if size is not None else None)
+    found = find_media(
+        current.name, search_folders(media_linker_argument_map), int(size) if size is not None else None
+    )
     if found is None:
         return ref
     linked = ref.clone()

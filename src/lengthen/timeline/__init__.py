@@ -5,6 +5,16 @@ from .plan import ClipRequest, Plan, SpecFile, handle_frames, load_spec, parse_s
 from .read import ClipProblem, TimelineClip, TimelineDoc, read_timeline, resolve_media_url
 
 __all__ = [
-    "ClipProblem", "ClipRequest", "Plan", "SpecFile", "TimelineClip", "TimelineDoc", "handle_frames",
-    "load_spec", "parse_spec", "plan_timeline", "read_timeline", "resolve_media_url",
+    "ClipProblem",
+    "ClipRequest",
+    "Plan",
+    "SpecFile",
+    "TimelineClip",
+    "TimelineDoc",
+    "handle_frames",
+    "load_spec",
+    "parse_spec",
+    "plan_timeline",
+    "read_timeline",
+    "resolve_media_url",
 ]

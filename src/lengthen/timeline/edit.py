@@ -48,9 +48,13 @@ def generated_clip(spec, gen, rate: Fraction, avail_start: int, trim: int = 0):
     import opentimelineio as otio
 
     tc_first = avail_start + gen.source_first_frame  # timecode frame of the media's frame 0
-    ref = otio.schema.ExternalReference(target_url=media_url(gen.path), available_range=_tr(tc_first, gen.frames, rate))
+    ref = otio.schema.ExternalReference(
+        target_url=media_url(gen.path), available_range=_tr(tc_first, gen.frames, rate)
+    )
     source_range = _tr(tc_first + trim, gen.frames - trim, rate)
-    clip = otio.schema.Clip(name=spec.clip + meta.suffix([gen.direction]), media_reference=ref, source_range=source_range)
+    clip = otio.schema.Clip(
+        name=spec.clip + meta.suffix([gen.direction]), media_reference=ref, source_range=source_range
+    )
     info = {
         **gen.metadata,
         "direction": gen.direction,
@@ -86,7 +90,14 @@ def _placements(outcomes) -> tuple[list[tuple[int, int, object]], list[dict]]:
                 trim = math.ceil(Fraction(-start) / scale)  # media frames before timeline frame 0
                 start = max(0, spec.timeline_in + round((offset + trim) * scale))
             if trim >= gen.frames:
-                dropped.append({"clip": spec.clip, "direction": gen.direction, "frames": gen.frames, "media": os.path.abspath(gen.path)})
+                dropped.append(
+                    {
+                        "clip": spec.clip,
+                        "direction": gen.direction,
+                        "frames": gen.frames,
+                        "media": os.path.abspath(gen.path),
+                    }
+                )
                 continue
             clip = generated_clip(spec, gen, rate, spec.metadata["avail_start"], trim)
             out.append((start, round((gen.frames - trim) * scale), clip))
@@ -130,14 +141,18 @@ def splice_clip(clip, spec, outcome, spliced: Path) -> None:
     head = by_dir["head"].frames if "head" in by_dir else 0
     tail = by_dir["tail"].frames if "tail" in by_dir else 0
     media_frames = spec.last - spec.first + 1
-    new_ref = otio.schema.ExternalReference(target_url=media_url(spliced), available_range=_tr(avail_start - head, head + media_frames + tail, rate))
+    new_ref = otio.schema.ExternalReference(
+        target_url=media_url(spliced), available_range=_tr(avail_start - head, head + media_frames + tail, rate)
+    )
     key = clip.active_media_reference_key
     refs = {k: v.clone() for k, v in clip.media_references().items()}
     refs[SPLICE_KEY] = new_ref
     clip.set_media_references(refs, SPLICE_KEY)
     if spec.metadata.get("mode") != "handles":
         old = clip.source_range or clip.trimmed_range()
-        clip.source_range = otio.opentime.TimeRange(old.start_time - _rt(head, rate), old.duration + _rt(head + tail, rate))
+        clip.source_range = otio.opentime.TimeRange(
+            old.start_time - _rt(head, rate), old.duration + _rt(head + tail, rate)
+        )
     info = {
         "mode": "splice",
         "spliced_media": os.path.abspath(spliced),
@@ -146,8 +161,16 @@ def splice_clip(clip, spec, outcome, spliced: Path) -> None:
         "source_clip_id": spec.clip_id,
         "source_media": spec.media,
         "frames_generated": head + tail,
-        "generated": [{**g.metadata, "direction": g.direction, "frames_generated": g.frames, "media": os.path.abspath(g.path),
-                       "timecode": g.start_timecode} for g in outcome.generated],
+        "generated": [
+            {
+                **g.metadata,
+                "direction": g.direction,
+                "frames_generated": g.frames,
+                "media": os.path.abspath(g.path),
+                "timecode": g.start_timecode,
+            }
+            for g in outcome.generated
+        ],
     }
     first = outcome.generated[0].metadata
     info.update({k: first[k] for k in ("engine", "model", "seed", "banks") if k in first})
@@ -168,23 +191,38 @@ def build_result(doc: TimelineDoc, plan, outcomes, *, spliced: dict | None = Non
         for outcome in outcomes:
             if outcome.spec.clip_id in spliced:
                 m = outcome.spec.metadata
-                splice_clip(result.tracks[m["track_index"]][m["item_index"]], outcome.spec, outcome, spliced[outcome.spec.clip_id])
+                splice_clip(
+                    result.tracks[m["track_index"]][m["item_index"]],
+                    outcome.spec,
+                    outcome,
+                    spliced[outcome.spec.clip_id],
+                )
                 generated += 1
     else:
         placements, dropped = _placements(outcomes)
         generated = len(placements)
         for track in _lanes(placements, timeline_rate(doc.timeline)):
             result.tracks.append(track)
-    result.metadata[meta.KEY] = meta.jsonable({
-        "schema_version": meta.SCHEMA_VERSION,
-        "source_timeline": str(doc.path),
-        "mode": "splice" if spliced is not None else "track",
-        "generated_clips": generated,
-        "shots": [{"clip": o.spec.clip, "clip_id": o.spec.clip_id, "head_frames": o.spec.head_frames,
-                   "tail_frames": o.spec.tail_frames, "error": str(o.error) if o.error else None} for o in outcomes],
-        "skipped": [p.to_dict() for p in plan.problems],
-        "not_placed": dropped,
-    })
+    result.metadata[meta.KEY] = meta.jsonable(
+        {
+            "schema_version": meta.SCHEMA_VERSION,
+            "source_timeline": str(doc.path),
+            "mode": "splice" if spliced is not None else "track",
+            "generated_clips": generated,
+            "shots": [
+                {
+                    "clip": o.spec.clip,
+                    "clip_id": o.spec.clip_id,
+                    "head_frames": o.spec.head_frames,
+                    "tail_frames": o.spec.tail_frames,
+                    "error": str(o.error) if o.error else None,
+                }
+                for o in outcomes
+            ],
+            "skipped": [p.to_dict() for p in plan.problems],
+            "not_placed": dropped,
+        }
+    )
     return result
 
 
@@ -203,12 +241,18 @@ def rebase_media(timeline, from_dir: Path, to_dir: Path | None) -> int:
             if not url or (scheme and scheme != "file"):
                 continue
             if to_dir is None:  # bundles: one canonical absolute path per file (links resolved)
-                target = url_utils.filepath_from_url(url) if scheme == "file" else os.path.join(os.path.abspath(from_dir), url)
+                target = (
+                    url_utils.filepath_from_url(url)
+                    if scheme == "file"
+                    else os.path.join(os.path.abspath(from_dir), url)
+                )
                 new = media_url(Path(os.path.realpath(target)))
             elif scheme or os.path.isabs(url):
                 continue
             else:
-                new = os.path.relpath(os.path.normpath(os.path.join(os.path.abspath(from_dir), url)), os.path.abspath(to_dir))
+                new = os.path.relpath(
+                    os.path.normpath(os.path.join(os.path.abspath(from_dir), url)), os.path.abspath(to_dir)
+                )
             changed += new != url
             ref.target_url = new
     return changed
@@ -236,5 +280,7 @@ def write_timeline(timeline, out, *, base_dir: Path, protect=()) -> list[str]:
     except TimelineError:
         raise
     except Exception as exc:
-        raise TimelineError(f"the {adapter} adapter cannot write this timeline: {str(exc).strip() or exc.__class__.__name__}", path=out) from None
+        raise TimelineError(
+            f"the {adapter} adapter cannot write this timeline: {str(exc).strip() or exc.__class__.__name__}", path=out
+        ) from None
     return [f"{out.name}: {FORMAT_LOSSES[adapter]}"] if adapter in FORMAT_LOSSES else []

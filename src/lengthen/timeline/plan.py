@@ -64,7 +64,9 @@ class ClipRequest:
             raise UsageError(f"{where}: expected an object, got {type(entry).__name__}")
         unknown = set(entry) - _ENTRY_KEYS - {"clip"}
         if unknown:
-            raise UsageError(f"{where}: unknown keys {', '.join(sorted(unknown))} (allowed: clip, head, tail, handles, skip)")
+            raise UsageError(
+                f"{where}: unknown keys {', '.join(sorted(unknown))} (allowed: clip, head, tail, handles, skip)"
+            )
         try:
             return cls(entry.get("head"), entry.get("tail"), entry.get("handles"), bool(entry.get("skip", False)))
         except UsageError as exc:
@@ -163,8 +165,11 @@ def _match(spec_file: SpecFile, clips: list[TimelineClip]) -> dict[str, ClipRequ
             hits = [c for c in clips if c.name == key]
             target = by_name
         if not hits:
-            raise UsageError(f"the spec names clip {key!r}, which is not a usable clip of the timeline "
-                             f"(clips: {', '.join(sorted({c.name for c in clips}))})", path=spec_file.path)
+            raise UsageError(
+                f"the spec names clip {key!r}, which is not a usable clip of the timeline "
+                f"(clips: {', '.join(sorted({c.name for c in clips}))})",
+                path=spec_file.path,
+            )
         for c in hits:
             if c.clip_id in target:
                 raise UsageError(f"clip {c.name!r} ({c.clip_id}) is listed twice in the spec", path=spec_file.path)
@@ -211,14 +216,27 @@ def plan_clip(clip: TimelineClip, request: ClipRequest) -> ShotSpec:
         tail = parse_length(request.tail, clip.rate) if request.tail is not None else 0
         mode = {"mode": "lengths"}
     return ShotSpec(
-        clip=clip.name, media=str(clip.media), rate=clip.rate, first=0, last=clip.media_frames - 1,
-        head_frames=head, tail_frames=tail, start_timecode=clip.start_timecode, track=clip.track,
-        clip_id=clip.clip_id, timeline_in=clip.timeline_in, timeline_out=clip.timeline_out,
+        clip=clip.name,
+        media=str(clip.media),
+        rate=clip.rate,
+        first=0,
+        last=clip.media_frames - 1,
+        head_frames=head,
+        tail_frames=tail,
+        start_timecode=clip.start_timecode,
+        track=clip.track,
+        clip_id=clip.clip_id,
+        timeline_in=clip.timeline_in,
+        timeline_out=clip.timeline_out,
         timeline_rate=clip.timeline_rate,
         metadata={
             **mode,
-            "source_first": clip.src_first, "source_last": clip.src_last,
-            "visible_first": clip.vis_first, "visible_last": clip.vis_last,
-            "avail_start": clip.avail_start, "track_index": clip.track_index, "item_index": clip.item_index,
+            "source_first": clip.src_first,
+            "source_last": clip.src_last,
+            "visible_first": clip.vis_first,
+            "visible_last": clip.vis_last,
+            "avail_start": clip.avail_start,
+            "track_index": clip.track_index,
+            "item_index": clip.item_index,
         },
     )

@@ -34,12 +34,12 @@ NATIVE = {".otio": "otio_json", ".otioz": "otioz", ".otiod": "otiod"}
 # What each interchange format keeps and loses, shown as a warning when it is read or written.
 FORMAT_LOSSES = {
     "cmx_3600": "CMX 3600 EDL keeps one video track of cuts and dissolves, source/record timecode, reel names "
-                "(8 characters) and clip names/paths only from comments; it loses other tracks, gaps' meaning, "
-                "markers' ranges and colours, metadata (lengthen provenance included), media length "
-                "(available ranges) and the frame rate (give --rate)",
+    "(8 characters) and clip names/paths only from comments; it loses other tracks, gaps' meaning, "
+    "markers' ranges and colours, metadata (lengthen provenance included), media length "
+    "(available ranges) and the frame rate (give --rate)",
     "fcp_xml": "FCP7 XML keeps tracks, clips, gaps, file paths, rates, timecode and markers; it loses OTIO "
-               "metadata outside its own namespace, clip colours, alternate media references and "
-               "transition types other than dissolves",
+    "metadata outside its own namespace, clip colours, alternate media references and "
+    "transition types other than dissolves",
 }
 
 
@@ -56,7 +56,13 @@ class ClipProblem:
         return f"{where}clip {self.clip!r} ({self.clip_id}): {self.message}"
 
     def to_dict(self) -> dict:
-        return {"clip": self.clip, "clip_id": self.clip_id, "track": self.track, "message": self.message, "path": self.path}
+        return {
+            "clip": self.clip,
+            "clip_id": self.clip_id,
+            "track": self.track,
+            "message": self.message,
+            "path": self.path,
+        }
 
 
 @dataclass
@@ -118,11 +124,16 @@ def adapter_for(path: Path) -> str:
     except Exception:
         known = sorted({s for a in otio.plugins.ActiveManifest().adapters for s in a.suffixes})
         raise TimelineError(
-            f"no installed OTIO adapter handles {suffix or 'files without a suffix'!r} (known: {', '.join('.' + k for k in known)}); "
-            "FCP7 XML and EDL need: pip install 'lengthen[adapters]'", path=path) from None
+            f"no installed OTIO adapter handles {suffix or 'files without a suffix'!r} (known: "
+            f"{', '.join('.' + k for k in known)}); "
+            "FCP7 XML and EDL need: pip install 'lengthen[adapters]'",
+            path=path,
+        ) from None
 
 
-def read_timeline(path, *, allow_media_outside: bool = False, rate=None, extract_dir=None, probe_media: bool = True) -> TimelineDoc:
+def read_timeline(
+    path, *, allow_media_outside: bool = False, rate=None, extract_dir=None, probe_media: bool = True
+) -> TimelineDoc:
     """Read ``path`` and describe every video clip; see the module doc for the rules.
 
     ``rate`` is used by formats that store none (EDL). ``.otioz`` bundles are extracted to
@@ -154,13 +165,17 @@ def read_timeline(path, *, allow_media_outside: bool = False, rate=None, extract
     except Exception as exc:
         if tmp is not None:
             tmp.cleanup()
-        raise TimelineError(f"cannot read as {adapter}: {str(exc).strip() or exc.__class__.__name__}", path=path) from None
+        raise TimelineError(
+            f"cannot read as {adapter}: {str(exc).strip() or exc.__class__.__name__}", path=path
+        ) from None
     if not isinstance(timeline, otio.schema.Timeline):
         if tmp is not None:
             tmp.cleanup()
         kind = getattr(timeline, "original_schema_name", None) or timeline.schema_name()
         unknown = " (a schema this OTIO does not know)" if getattr(timeline, "is_unknown_schema", False) else ""
-        raise TimelineError(f"not a timeline: the file holds {kind!r}{unknown}; lengthen reads OTIO Timeline documents", path=path)
+        raise TimelineError(
+            f"not a timeline: the file holds {kind!r}{unknown}; lengthen reads OTIO Timeline documents", path=path
+        )
     doc = TimelineDoc(timeline=timeline, path=path, adapter=adapter, base_dir=base_dir, warnings=warnings, _tmp=tmp)
     _collect(doc, allow_media_outside, probe_media)
     return doc
@@ -202,23 +217,45 @@ def _collect(doc: TimelineDoc, allow_outside: bool, probe_media: bool) -> None:
             clip_id = f"V{n}/{clip_no}"
             name = item.name or f"{label} item {i_index + 1}"
             if not isinstance(item, otio.schema.Clip):
-                kind = "nested stack (compound clip)" if isinstance(item, otio.core.Composition) else f"unsupported item {item.schema_name()!r}"
-                doc.problems.append(ClipProblem(name, clip_id, label, f"{kind}: lengthen plans plain clips only; flatten it in your editor first"))
+                kind = (
+                    "nested stack (compound clip)"
+                    if isinstance(item, otio.core.Composition)
+                    else f"unsupported item {item.schema_name()!r}"
+                )
+                doc.problems.append(
+                    ClipProblem(
+                        name,
+                        clip_id,
+                        label,
+                        f"{kind}: lengthen plans plain clips only; flatten it in your editor first",
+                    )
+                )
                 continue
             try:
-                doc.clips.append(_describe(doc, item, name, clip_id, label, t_index, i_index, tl_rate, allow_outside, probe_media, probes))
+                doc.clips.append(
+                    _describe(
+                        doc, item, name, clip_id, label, t_index, i_index, tl_rate, allow_outside, probe_media, probes
+                    )
+                )
             except LengthenError as exc:
-                doc.problems.append(ClipProblem(name, clip_id, label, exc.message, str(exc.path) if exc.path else None))
+                doc.problems.append(
+                    ClipProblem(name, clip_id, label, exc.message, str(exc.path) if exc.path else None)
+                )
 
 
-def _describe(doc, clip, name, clip_id, label, t_index, i_index, tl_rate, allow_outside, probe_media, probes) -> TimelineClip:
+def _describe(
+    doc, clip, name, clip_id, label, t_index, i_index, tl_rate, allow_outside, probe_media, probes
+) -> TimelineClip:
     import opentimelineio as otio
 
     ref = clip.media_reference
     if ref is None or isinstance(ref, otio.schema.MissingReference):
         raise TimelineError("has no media reference (offline); relink it in your editor")
     if not isinstance(ref, otio.schema.ExternalReference):
-        raise TimelineError(f"media reference {ref.schema_name()!r} is not a movie file (image sequences and generators are not supported)")
+        raise TimelineError(
+            f"media reference {ref.schema_name()!r} is not a movie file "
+            "(image sequences and generators are not supported)"
+        )
     media = resolve_media_url(ref.target_url, doc.base_dir, allow_outside)
     if clip.source_range is None and ref.available_range is None:
         raise TimelineError("has neither a source range nor an available range")
@@ -243,15 +280,20 @@ def _describe(doc, clip, name, clip_id, label, t_index, i_index, tl_rate, allow_
     trimmed = clip.trimmed_range()
     clip_rate = otio_rate(trimmed.start_time.rate)
     if clip_rate != rate:
-        raise TimelineError(f"clip rate {rate_str(clip_rate)} does not match its media's rate {rate_str(rate)}"
-                            " (for EDLs give the rate with --rate)", path=media)
+        raise TimelineError(
+            f"clip rate {rate_str(clip_rate)} does not match its media's rate {rate_str(rate)}"
+            " (for EDLs give the rate with --rate)",
+            path=media,
+        )
     avail = ref.available_range
     if avail is not None:
         avail_start = from_rational_time(avail.start_time, rate)
         avail_frames = from_rational_time(avail.duration, rate)
         if avail_frames > frames:
-            doc.warnings.append(f"clip {name!r} ({clip_id}): the timeline says its media has {avail_frames} frames, "
-                                f"the file has {frames}; using {frames}")
+            doc.warnings.append(
+                f"clip {name!r} ({clip_id}): the timeline says its media has {avail_frames} frames, "
+                f"the file has {frames}; using {frames}"
+            )
         frames = min(frames, avail_frames) if avail_frames > 0 else frames
     else:
         avail_start = probe_start or 0
@@ -265,21 +307,40 @@ def _describe(doc, clip, name, clip_id, label, t_index, i_index, tl_rate, allow_
     src_first = from_rational_time(trimmed.start_time, rate) - avail_start
     src_last = src_first + duration - 1
     if src_last < 0 or src_first >= frames:
-        raise TimelineError(f"shows media frames {src_first}..{src_last} but the media has frames 0..{frames - 1} "
-                            f"(its timecode starts at {start_tc}); the clip and its media do not match", path=media)
+        raise TimelineError(
+            f"shows media frames {src_first}..{src_last} but the media has frames 0..{frames - 1} "
+            f"(its timecode starts at {start_tc}); the clip and its media do not match",
+            path=media,
+        )
     if src_first < 0 or src_last >= frames:
-        doc.warnings.append(f"clip {name!r} ({clip_id}) shows media frames {src_first}..{src_last} but only 0..{frames - 1} "
-                            "exist; the missing frames count as missing handles")
+        doc.warnings.append(
+            f"clip {name!r} ({clip_id}) shows media frames {src_first}..{src_last} but only 0..{frames - 1} "
+            "exist; the missing frames count as missing handles"
+        )
     visible = clip.visible_range()
     vis_first = from_rational_time(visible.start_time, rate) - avail_start
     vis_last = vis_first + from_rational_time(visible.duration, rate) - 1
     in_parent = clip.trimmed_range_in_parent()
     timeline_in = from_rational_time(in_parent.start_time, tl_rate)
     return TimelineClip(
-        clip=clip, name=name, clip_id=clip_id, track=label, track_index=t_index, item_index=i_index, media=media,
-        rate=rate, media_frames=frames, avail_start=avail_start, start_timecode=start_tc, src_first=src_first,
-        src_last=src_last, vis_first=vis_first, vis_last=vis_last, timeline_in=timeline_in,
-        timeline_out=timeline_in + from_rational_time(in_parent.duration, tl_rate), timeline_rate=tl_rate,
+        clip=clip,
+        name=name,
+        clip_id=clip_id,
+        track=label,
+        track_index=t_index,
+        item_index=i_index,
+        media=media,
+        rate=rate,
+        media_frames=frames,
+        avail_start=avail_start,
+        start_timecode=start_tc,
+        src_first=src_first,
+        src_last=src_last,
+        vis_first=vis_first,
+        vis_last=vis_last,
+        timeline_in=timeline_in,
+        timeline_out=timeline_in + from_rational_time(in_parent.duration, tl_rate),
+        timeline_rate=tl_rate,
     )
 
 
@@ -303,8 +364,11 @@ def resolve_media_url(url: str | None, base_dir: Path, allow_outside: bool = Fal
     base = Path(os.path.abspath(base_dir))
     joined = Path(os.path.normpath(base / path))
     if not allow_outside and joined != base and base not in joined.parents:
-        raise TimelineError(f"relative media path {url!r} leads outside the timeline's folder ({base}); "
-                            "use --allow-media-outside if that is intended", path=joined)
+        raise TimelineError(
+            f"relative media path {url!r} leads outside the timeline's folder ({base}); "
+            "use --allow-media-outside if that is intended",
+            path=joined,
+        )
     return joined
 
 

@@ -18,12 +18,20 @@ def _palette(app) -> None:
     from PyQt6.QtGui import QColor, QPalette
 
     pal = QPalette()
-    for role, colour in ((QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.WindowText, "#e6e6e6"),
-                         (QPalette.ColorRole.Base, "#1f1f1f"), (QPalette.ColorRole.AlternateBase, "#262626"),
-                         (QPalette.ColorRole.Text, "#e6e6e6"), (QPalette.ColorRole.Button, "#353535"),
-                         (QPalette.ColorRole.ButtonText, "#e6e6e6"), (QPalette.ColorRole.Highlight, "#7b1fa2"),
-                         (QPalette.ColorRole.HighlightedText, "#ffffff"), (QPalette.ColorRole.ToolTipBase, "#333333"),
-                         (QPalette.ColorRole.ToolTipText, "#e6e6e6"), (QPalette.ColorRole.PlaceholderText, "#888888")):
+    for role, colour in (
+        (QPalette.ColorRole.Window, "#2b2b2b"),
+        (QPalette.ColorRole.WindowText, "#e6e6e6"),
+        (QPalette.ColorRole.Base, "#1f1f1f"),
+        (QPalette.ColorRole.AlternateBase, "#262626"),
+        (QPalette.ColorRole.Text, "#e6e6e6"),
+        (QPalette.ColorRole.Button, "#353535"),
+        (QPalette.ColorRole.ButtonText, "#e6e6e6"),
+        (QPalette.ColorRole.Highlight, "#7b1fa2"),
+        (QPalette.ColorRole.HighlightedText, "#ffffff"),
+        (QPalette.ColorRole.ToolTipBase, "#333333"),
+        (QPalette.ColorRole.ToolTipText, "#e6e6e6"),
+        (QPalette.ColorRole.PlaceholderText, "#888888"),
+    ):
         pal.setColor(role, QColor(colour))
     app.setPalette(pal)
 
@@ -91,7 +99,10 @@ def run_panel(timeline=None, screenshot=None, timeout: float = 300.0, handoff=No
     for m in errors:
         print(f"lengthen panel: {m[2:]}", file=sys.stderr)
     if not idle:
-        print(f"lengthen panel: background work still running after {timeout:g} s; screenshot taken anyway", file=sys.stderr)
+        print(
+            f"lengthen panel: background work still running after {timeout:g} s; screenshot taken anyway",
+            file=sys.stderr,
+        )
     print(f"wrote {path}")
     ok = idle and (timeline is None or window.state.timeline_path is not None)
     window.shutdown(wait_ms=60000)

@@ -49,7 +49,10 @@ class Cast:
     @staticmethod
     def key(banks) -> str:
         """A short hash naming a set of banks with their references (for run bank folders)."""
-        text = "|".join(f"{b.id}:{b.name}:{len(b)}:{','.join(map(str, b.references))}:{float(b.embeddings.sum()):.5f}" for b in banks)
+        text = "|".join(
+            f"{b.id}:{b.name}:{len(b)}:{','.join(map(str, b.references))}:{float(b.embeddings.sum()):.5f}"
+            for b in banks
+        )
         return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
     # -- edits -----------------------------------------------------------------------------

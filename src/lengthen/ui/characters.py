@@ -9,8 +9,19 @@ from __future__ import annotations
 
 from PyQt6.QtCore import QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QIcon
-from PyQt6.QtWidgets import (QCheckBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QScrollArea,
-                             QToolButton, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..errors import LengthenError
 from .filmstrip import pixmap
@@ -73,9 +84,13 @@ class CharactersPane(QWidget):
         self.name_edits.clear()
         st = self.state
         scanning = st.scan_status == "scanning"
-        self.status.setText({"idle": "No timeline" if st.timeline_path is None else "Characters not scanned yet",
-                             "scanning": "Scanning faces in the background…",
-                             "failed": f"Face scan failed: {st.scan_message}"}.get(st.scan_status, st.scan_message))
+        self.status.setText(
+            {
+                "idle": "No timeline" if st.timeline_path is None else "Characters not scanned yet",
+                "scanning": "Scanning faces in the background…",
+                "failed": f"Face scan failed: {st.scan_message}",
+            }.get(st.scan_status, st.scan_message)
+        )
         self.add_new.setEnabled(st.timeline_path is not None and not scanning)
         for bank in st.cast.banks:
             self.rows.addWidget(self._row(bank))
@@ -97,7 +112,9 @@ class CharactersPane(QWidget):
         use.toggled.connect(lambda on, b=bank.id: self._edit("set_used", b, on))
         name = QLineEdit(bank.name)
         name.setToolTip(f"{bank.id}: rename")
-        name.editingFinished.connect(lambda b=bank.id, w=name: w.text() != self.state.cast.bank(b).name and self._edit("rename", b, w.text()))
+        name.editingFinished.connect(
+            lambda b=bank.id, w=name: w.text() != self.state.cast.bank(b).name and self._edit("rename", b, w.text())
+        )
         info = QLabel(f"{len(bank)} faces · {len(bank.references)} refs")
         info.setStyleSheet("color: #888;")
         menu_button = QToolButton()
@@ -126,9 +143,13 @@ class CharactersPane(QWidget):
         button.setIconSize(QSize(CROP, CROP))
         src = bank.sources[face]
         where = "photo" if src.manual else f"frame {src.frame}"
-        button.setToolTip(f"{where} of {src.media.rsplit('/', 1)[-1]}; quality {bank.quality[face].combined:.2f}\n"
-                          "checked: a reference face · right-click: drop this face")
-        button.setStyleSheet("QToolButton { border: 2px solid transparent; } QToolButton:checked { border: 2px solid #e040fb; }")
+        button.setToolTip(
+            f"{where} of {src.media.rsplit('/', 1)[-1]}; quality {bank.quality[face].combined:.2f}\n"
+            "checked: a reference face · right-click: drop this face"
+        )
+        button.setStyleSheet(
+            "QToolButton { border: 2px solid transparent; } QToolButton:checked { border: 2px solid #e040fb; }"
+        )
         button.toggled.connect(lambda on, b=bank.id, f=face: self._edit("set_reference", b, f, on))
         button.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         button.customContextMenuRequested.connect(lambda _pos, b=bank.id, f=face, w=button: self._face_menu(b, f, w))

@@ -55,7 +55,11 @@ def run_shots(items: list[RunItem], progress, on_event) -> dict:
         progress.report("shots", n, len(items), item.spec.clip)
         on_event("started", item.clip_id)
         try:
-            if item.banks and item.request.banks_dir is not None and not (Path(item.request.banks_dir) / "characters.json").is_file():
+            if (
+                item.banks
+                and item.request.banks_dir is not None
+                and not (Path(item.request.banks_dir) / "characters.json").is_file()
+            ):
                 save_banks(item.banks, item.request.banks_dir)
             outcome = render_shot(item.spec, item.request, ShotProgress(progress, item.clip_id, on_event))
         except Cancelled:
@@ -158,11 +162,20 @@ def preview(spec, outcome, direction: str, source_frames: int, width: int, progr
     progress.report("preview", 2, 2)
     info = outcome.report.get("directions", {}).get(direction, {})
     identity = info.get("identity", {})
-    return {"frames": thumbs, "generated": generated, "rate": spec.rate, "direction": direction,
-            "first_source_frame": spec.last - k + 1 if direction == "tail" else gen.source_first_frame,
-            "scores": identity.get("generated", {}), "source_scores": identity.get("source", {}),
-            "seam_jump": info.get("seam_jump"), "motion_energy": info.get("motion_energy"),
-            "seed": gen.metadata.get("seed"), "timecode": gen.start_timecode, "media": str(gen.path)}
+    return {
+        "frames": thumbs,
+        "generated": generated,
+        "rate": spec.rate,
+        "direction": direction,
+        "first_source_frame": spec.last - k + 1 if direction == "tail" else gen.source_first_frame,
+        "scores": identity.get("generated", {}),
+        "source_scores": identity.get("source", {}),
+        "seam_jump": info.get("seam_jump"),
+        "motion_energy": info.get("motion_energy"),
+        "seed": gen.metadata.get("seed"),
+        "timecode": gen.start_timecode,
+        "media": str(gen.path),
+    }
 
 
 def export_result(doc, plan, outcomes: list, out: Path, protect=(), progress=None) -> dict:

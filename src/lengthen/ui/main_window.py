@@ -12,8 +12,20 @@ from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QAction, QKeySequence
-from PyQt6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                             QPushButton, QSpinBox, QSplitter, QToolBar, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (
+    QFileDialog,
+    QGroupBox,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..errors import LengthenError
 from . import jobs
@@ -39,7 +51,9 @@ def _group(title: str, widget: QWidget) -> QGroupBox:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, state: PanelState | None = None, qsettings: QSettings | None = None, handoff: Path | None = None) -> None:
+    def __init__(
+        self, state: PanelState | None = None, qsettings: QSettings | None = None, handoff: Path | None = None
+    ) -> None:
         super().__init__()
         self.state = state or PanelState()
         self.qsettings = qsettings or QSettings("lengthen", "panel")
@@ -67,11 +81,15 @@ class MainWindow(QMainWindow):
         bar = QToolBar("main")
         bar.setMovable(False)
         self.addToolBar(bar)
-        self.open_action = QAction("Open…", self, shortcut=QKeySequence.StandardKey.Open, triggered=self.choose_timeline)
+        self.open_action = QAction(
+            "Open…", self, shortcut=QKeySequence.StandardKey.Open, triggered=self.choose_timeline
+        )
         self.export_action = QAction("Export…", self, triggered=self.choose_export)
         self.run_action = QAction("Run", self, shortcut="Ctrl+R", triggered=lambda: self.run())
         self.cancel_action = QAction("Cancel", self, shortcut="Esc", triggered=self.cancel)
-        self.units_action = QAction("Seconds", self, checkable=True, toggled=lambda on: st.set_unit("seconds" if on else "frames"))
+        self.units_action = QAction(
+            "Seconds", self, checkable=True, toggled=lambda on: st.set_unit("seconds" if on else "frames")
+        )
         self.recent_menu = self.menuBar().addMenu("&File")
         self.recent_menu.addAction(self.open_action)
         self.recent = self.recent_menu.addMenu("Open Recent")
@@ -103,7 +121,9 @@ class MainWindow(QMainWindow):
         main.addWidget(right)
         main.setSizes([900, 420])
         self.setCentralWidget(main)
-        self.status_label = QLabel("Open or drop a timeline (.otio, .otioz, .otiod; FCP7 XML and EDL through adapters)")
+        self.status_label = QLabel(
+            "Open or drop a timeline (.otio, .otioz, .otiod; FCP7 XML and EDL through adapters)"
+        )
         self.progress_bar = QProgressBar(maximumWidth=240, textVisible=True)
         self.progress_bar.hide()
         self.statusBar().addWidget(self.status_label, 1)
@@ -195,7 +215,9 @@ class MainWindow(QMainWindow):
 
     # -- open ------------------------------------------------------------------------------
     def choose_timeline(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open timeline", str(self.qsettings.value("last_dir", "")), TIMELINE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open timeline", str(self.qsettings.value("last_dir", "")), TIMELINE_FILTER
+        )
         if path:
             self.open_timeline(path)
 
@@ -203,8 +225,11 @@ class MainWindow(QMainWindow):
         path = Path(path)
         self.show_message(f"Reading {path.name}…")
         self.filmstrip.set_message("Reading the timeline…")
-        return self._start(Worker(PanelState.read, path, self.state.handles, name="read timeline"),
-                           done=lambda loaded: self._opened(loaded), failed=self.show_error)
+        return self._start(
+            Worker(PanelState.read, path, self.state.handles, name="read timeline"),
+            done=lambda loaded: self._opened(loaded),
+            failed=self.show_error,
+        )
 
     def _opened(self, loaded) -> None:
         if self.state.running:
@@ -250,10 +275,16 @@ class MainWindow(QMainWindow):
         key = media_set_key(ranges, st.scan_settings)
         st.scan_started(key)
         worker = Worker(jobs.load_characters, ranges, st.scan_settings, key, st.banks_dir, name="face scan")
-        worker.signals.progress.connect(lambda stage, done, total, msg: self._show_progress(f"Faces: {msg}", done, total))
-        return self._start(worker, pool="heavy", done=lambda r, k=key: self._scanned(k, r),
-                           failed=lambda m: (st.scan_failed(m), self.show_error(m), self._after_scan()),
-                           cancelled=lambda: (st.scan_failed("cancelled"), self._after_scan()))
+        worker.signals.progress.connect(
+            lambda stage, done, total, msg: self._show_progress(f"Faces: {msg}", done, total)
+        )
+        return self._start(
+            worker,
+            pool="heavy",
+            done=lambda r, k=key: self._scanned(k, r),
+            failed=lambda m: (st.scan_failed(m), self.show_error(m), self._after_scan()),
+            cancelled=lambda: (st.scan_failed("cancelled"), self._after_scan()),
+        )
 
     def _scanned(self, key: str, result) -> None:
         if key != self.state.banks_key:
@@ -275,24 +306,33 @@ class MainWindow(QMainWindow):
         self._start(Worker(jobs.save_characters, list(st.cast.banks), st.banks_dir, name="save characters"), pool="io")
 
     def choose_photo(self, bank_id: str) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Reference photo", "", "Images (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Reference photo", "", "Images (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp)"
+        )
         if path:
             self.add_photo(bank_id or Path(path).stem, path)
 
     def add_photo(self, key: str, photo) -> Worker:
         st = self.state
-        return self._start(Worker(jobs.add_photo, list(st.cast.banks), key, str(photo), st.scan_settings.backend, name="add photo"),
-                           pool="heavy", done=lambda banks: st.edit_cast("replace_all", banks))
+        return self._start(
+            Worker(jobs.add_photo, list(st.cast.banks), key, str(photo), st.scan_settings.backend, name="add photo"),
+            pool="heavy",
+            done=lambda banks: st.edit_cast("replace_all", banks),
+        )
 
     # -- filmstrip and preview -------------------------------------------------------------
     def load_filmstrip(self) -> None:
         st = self.state
         if st.selected is None:
-            return self.filmstrip.set_message("No shot selected" if st.timeline_path else "Open a timeline to see its shots")
+            return self.filmstrip.set_message(
+                "No shot selected" if st.timeline_path else "Open a timeline to see its shots"
+            )
         row = st.row(st.selected)
         self.filmstrip.set_message(f"Decoding {row.clip.name}…")
-        self._start(Worker(jobs.filmstrip, row.clip, 3, THUMB_WIDTH, name="filmstrip"),
-                    done=lambda frames, c=row.clip_id: c == st.selected and self.filmstrip.set_frames(c, frames))
+        self._start(
+            Worker(jobs.filmstrip, row.clip, 3, THUMB_WIDTH, name="filmstrip"),
+            done=lambda frames, c=row.clip_id: c == st.selected and self.filmstrip.set_frames(c, frames),
+        )
 
     def _sync_preview(self) -> None:
         st = self.state
@@ -305,8 +345,12 @@ class MainWindow(QMainWindow):
         current = self.preview.direction.currentText() if self.preview.clip_id == row.clip_id else ""
         current = current if current in directions else ("tail" if "tail" in directions else directions[0])
         data = self.preview.data
-        if self.preview.clip_id == row.clip_id and data is not None and data["media"] in {str(g.path) for g in row.outcome.generated} \
-                and data["direction"] == current:
+        if (
+            self.preview.clip_id == row.clip_id
+            and data is not None
+            and data["media"] in {str(g.path) for g in row.outcome.generated}
+            and data["direction"] == current
+        ):
             self.preview.accept.setEnabled(not row.accepted)
             self.preview.accept.setText("Accepted" if row.accepted else "Accept")
             return
@@ -317,8 +361,12 @@ class MainWindow(QMainWindow):
         row = self.state.row(clip_id)
         if row.outcome is None:
             return
-        self._start(Worker(jobs.preview, row.spec, row.outcome, direction, 12, 480, name="preview"),
-                    done=lambda data, c=clip_id: c == self.state.selected and self.preview.set_preview(c, data, self.state.row(c).accepted))
+        self._start(
+            Worker(jobs.preview, row.spec, row.outcome, direction, 12, 480, name="preview"),
+            done=lambda data, c=clip_id: (
+                c == self.state.selected and self.preview.set_preview(c, data, self.state.row(c).accepted)
+            ),
+        )
 
     # -- run -------------------------------------------------------------------------------
     def run(self, clip_ids=None) -> Worker | None:
@@ -341,10 +389,17 @@ class MainWindow(QMainWindow):
         self.show_message(f"Running {len(items)} shots with {st.engine} ({st.settings.quality})…")
         worker = Worker(jobs.run_shots, items, events=True, name="run")
         worker.signals.event.connect(self._on_run_event)
-        worker.signals.progress.connect(lambda stage, done, total, msg: stage == "shots" and self._show_progress(f"Shots: {msg}", done, total))
+        worker.signals.progress.connect(
+            lambda stage, done, total, msg: stage == "shots" and self._show_progress(f"Shots: {msg}", done, total)
+        )
         self.run_worker = worker
-        return self._start(worker, pool="heavy", done=self._run_done, failed=lambda m: self._run_done(None, m),
-                           cancelled=lambda: self._run_done(None, cancelled=True))
+        return self._start(
+            worker,
+            pool="heavy",
+            done=self._run_done,
+            failed=lambda m: self._run_done(None, m),
+            cancelled=lambda: self._run_done(None, cancelled=True),
+        )
 
     def _on_run_event(self, kind: str, clip_id: str, data: tuple) -> None:
         st = self.state
@@ -371,7 +426,9 @@ class MainWindow(QMainWindow):
         elif error:
             self.show_error(error)
         else:
-            self.show_message(f"Run finished: {counts['done']} shots done, {len(failed)} failed. Select a shot to preview it.")
+            self.show_message(
+                f"Run finished: {counts['done']} shots done, {len(failed)} failed. Select a shot to preview it."
+            )
         self._sync_preview()
 
     def cancel(self) -> None:
@@ -400,11 +457,14 @@ class MainWindow(QMainWindow):
         pending = [r for r in st.rows if r.outcome is not None and not r.accepted]
         accept_all = False
         if pending:
-            answer = QMessageBox.question(self, "Export", f"{len(pending)} shots have results you have not accepted. "
-                                          "Accept them all and export?")
+            answer = QMessageBox.question(
+                self, "Export", f"{len(pending)} shots have results you have not accepted. Accept them all and export?"
+            )
             accept_all = answer == QMessageBox.StandardButton.Yes
         default = st.timeline_path.with_name(f"{st.timeline_path.name.split('.')[0]}_lengthen.otio")
-        path, _ = QFileDialog.getSaveFileName(self, "Export result timeline", str(default), "OTIO (*.otio);;OTIO bundle (*.otioz)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export result timeline", str(default), "OTIO (*.otio);;OTIO bundle (*.otioz)"
+        )
         if path:
             self.export_to(path, accept_all=accept_all)
 
@@ -420,8 +480,10 @@ class MainWindow(QMainWindow):
             return None
         protect = tuple(str(p) for p in (st.timeline_path, *(r.clip.media for r in st.rows)))
         self.show_message(f"Exporting {len(outcomes)} shots to {Path(path).name}…")
-        return self._start(Worker(jobs.export_result, st.doc, st.plan, outcomes, Path(path), protect, name="export"),
-                           done=self._exported)
+        return self._start(
+            Worker(jobs.export_result, st.doc, st.plan, outcomes, Path(path), protect, name="export"),
+            done=self._exported,
+        )
 
     def _exported(self, result: dict) -> None:
         self.last_export = result
@@ -431,8 +493,18 @@ class MainWindow(QMainWindow):
         if self.handoff is not None:
             from ..fsutil import atomic_write_text
 
-            atomic_write_text(self.handoff, json.dumps({"schema": "lengthen.handoff", "version": 1, **result,
-                                                        "source_timeline": str(self.state.timeline_path)}, indent=1))
+            atomic_write_text(
+                self.handoff,
+                json.dumps(
+                    {
+                        "schema": "lengthen.handoff",
+                        "version": 1,
+                        **result,
+                        "source_timeline": str(self.state.timeline_path),
+                    },
+                    indent=1,
+                ),
+            )
 
     # -- closing ---------------------------------------------------------------------------
     def shutdown(self, wait_ms: int = 30000) -> None:

@@ -71,7 +71,9 @@ class PreviewPane(QWidget):
         self.play.setCheckable(True)
         self.play.toggled.connect(self.set_playing)
         self.direction = QComboBox()
-        self.direction.currentTextChanged.connect(lambda d: self.clip_id and d and self.direction_changed.emit(self.clip_id, d))
+        self.direction.currentTextChanged.connect(
+            lambda d: self.clip_id and d and self.direction_changed.emit(self.clip_id, d)
+        )
         controls.addWidget(self.play)
         controls.addWidget(self.direction)
         controls.addWidget(self.caption, 1)
@@ -148,8 +150,10 @@ class PreviewPane(QWidget):
         self.bar.position = self.index
         self.bar.update()
         gen = d["generated"][self.index]
-        self.caption.setText(f"{d['direction']} frame {self.index + 1}/{len(d['frames'])}  "
-                             f"{'GENERATED' if gen else 'source'}  {d['rate']} fps")
+        self.caption.setText(
+            f"{d['direction']} frame {self.index + 1}/{len(d['frames'])}  "
+            f"{'GENERATED' if gen else 'source'}  {d['rate']} fps"
+        )
 
 
 def pixmap_empty():
@@ -164,10 +168,19 @@ def scores_html(data: dict) -> str:
         src = data.get("source_scores", {}).get(bank_id, {})
         mean = "—" if s.get("mean") is None else f"{s['mean']:.2f}"
         smean = "—" if src.get("mean") is None else f"{src['mean']:.2f}"
-        rows.append(f"<tr><td>{s.get('name', bank_id)}</td><td align=right>{mean}</td><td align=right>{smean}</td>"
-                    f"<td align=right>{s.get('missing', 0)}</td></tr>")
-    table = ("<table cellspacing=4><tr><th align=left>Character</th><th>new</th><th>source</th><th>lost</th></tr>"
-             + "".join(rows) + "</table>") if rows else "<i>no characters scored</i>"
+        rows.append(
+            f"<tr><td>{s.get('name', bank_id)}</td><td align=right>{mean}</td><td align=right>{smean}</td>"
+            f"<td align=right>{s.get('missing', 0)}</td></tr>"
+        )
+    table = (
+        (
+            "<table cellspacing=4><tr><th align=left>Character</th><th>new</th><th>source</th><th>lost</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )
+        if rows
+        else "<i>no characters scored</i>"
+    )
     extra = []
     if data.get("seam_jump") is not None:
         extra.append(f"seam jump {data['seam_jump']:.2f}")
@@ -175,4 +188,7 @@ def scores_html(data: dict) -> str:
         extra.append(f"motion {data['motion_energy']:.2f}")
     if data.get("seed") is not None:
         extra.append(f"seed {data['seed']}")
-    return f"<b>Identity (cosine to the bank)</b>{table}<p style='color:#888'>{' · '.join(extra)}<br>{data.get('timecode', '')}</p>"
+    return (
+        f"<b>Identity (cosine to the bank)</b>{table}<p "
+        f"style='color:#888'>{' · '.join(extra)}<br>{data.get('timecode', '')}</p>"
+    )

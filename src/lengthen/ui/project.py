@@ -80,7 +80,9 @@ def load_project(timeline: str | Path) -> dict | None:
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise UsageError(f"not a {SCHEMA} file", path=path)
     if data.get("version") != VERSION:
-        raise UsageError(f"unsupported {SCHEMA} version {data.get('version')!r} (this lengthen reads {VERSION})", path=path)
+        raise UsageError(
+            f"unsupported {SCHEMA} version {data.get('version')!r} (this lengthen reads {VERSION})", path=path
+        )
     if os.path.abspath(data.get("timeline", "")) != os.path.abspath(timeline):
         return None  # a project folder copied along with another timeline: start afresh
     return data
@@ -93,14 +95,24 @@ def save_project(timeline: str | Path, data: dict) -> Path:
 
 
 def generated_to_dict(gen) -> dict:
-    return {"direction": gen.direction, "path": str(gen.path), "frames": gen.frames,
-            "source_first_frame": gen.source_first_frame, "start_timecode": gen.start_timecode,
-            "metadata": gen.metadata}
+    return {
+        "direction": gen.direction,
+        "path": str(gen.path),
+        "frames": gen.frames,
+        "source_first_frame": gen.source_first_frame,
+        "start_timecode": gen.start_timecode,
+        "metadata": gen.metadata,
+    }
 
 
 def generated_from_dict(data: dict):
     from ..pipeline import GeneratedMedia
 
-    return GeneratedMedia(direction=data["direction"], path=Path(data["path"]), frames=int(data["frames"]),
-                          source_first_frame=int(data["source_first_frame"]), start_timecode=data["start_timecode"],
-                          metadata=dict(data.get("metadata", {})))
+    return GeneratedMedia(
+        direction=data["direction"],
+        path=Path(data["path"]),
+        frames=int(data["frames"]),
+        source_first_frame=int(data["source_first_frame"]),
+        start_timecode=data["start_timecode"],
+        metadata=dict(data.get("metadata", {})),
+    )

@@ -53,8 +53,10 @@ def merge_across_media(banks: list, threshold: float) -> list:
         if pair is None:
             break
         banks = merge(banks, banks[pair[0]].id, banks[pair[1]].id)
-    return [replace(b, id=f"char_{n:03d}", name=b.name if not b.name.startswith("Character ") else f"Character {n}")
-            for n, b in enumerate(banks, start=1)]
+    return [
+        replace(b, id=f"char_{n:03d}", name=b.name if not b.name.startswith("Character ") else f"Character {n}")
+        for n, b in enumerate(banks, start=1)
+    ]
 
 
 def scan_timeline(ranges: dict, settings, backend=None, progress=None) -> tuple[list, list[str]]:
@@ -78,7 +80,9 @@ def scan_timeline(ranges: dict, settings, backend=None, progress=None) -> tuple[
         warnings.extend(str(e) for e in result.errors)
         for bank in result.banks:
             banks.append(replace(bank, id=f"tmp_{len(banks):04d}"))
-    threshold = settings.cluster_threshold if settings.cluster_threshold is not None else same_person_threshold(backend.name)
+    threshold = (
+        settings.cluster_threshold if settings.cluster_threshold is not None else same_person_threshold(backend.name)
+    )
     merged = merge_across_media(banks, threshold)
     if progress is not None:
         progress.report("characters", len(ranges), len(ranges), f"{len(merged)} characters")

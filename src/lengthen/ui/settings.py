@@ -55,10 +55,14 @@ class SettingsPane(QWidget):
         form.addRow("Seed", self.seed)
         form.addRow("GPU memory", self.memory)
         self._updating = False
-        self.engine.currentIndexChanged.connect(lambda _i: self._apply(lambda: self.state.set_engine(self.engine.currentData())))
+        self.engine.currentIndexChanged.connect(
+            lambda _i: self._apply(lambda: self.state.set_engine(self.engine.currentData()))
+        )
         self.quality.currentTextChanged.connect(lambda q: self._apply(lambda: self.state.set_settings(quality=q)))
         self.candidates.valueChanged.connect(lambda v: self._apply(lambda: self.state.set_settings(candidates=v)))
-        self.identity.valueChanged.connect(lambda v: self._apply(lambda: self.state.set_settings(identity_strength=round(v, 2))))
+        self.identity.valueChanged.connect(
+            lambda v: self._apply(lambda: self.state.set_settings(identity_strength=round(v, 2)))
+        )
         self.seed.valueChanged.connect(lambda v: self._apply(lambda: self.state.set_settings(seed=v)))
         self.refresh()
 

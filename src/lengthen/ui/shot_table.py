@@ -10,7 +10,13 @@ from ..errors import UsageError
 
 COLUMNS = ("Clip", "Track", "Source in", "Source out", "Avail. head", "Avail. tail", "Head", "Tail", "Mode", "Status")
 HEAD, TAIL, STATUS = 6, 7, 9
-STATUS_COLOURS = {"done": "#2e7d32", "failed": "#c62828", "running": "#1565c0", "queued": "#6d6d6d", "cancelled": "#8d6e63"}
+STATUS_COLOURS = {
+    "done": "#2e7d32",
+    "failed": "#c62828",
+    "running": "#1565c0",
+    "queued": "#6d6d6d",
+    "cancelled": "#8d6e63",
+}
 
 
 def status_text(row) -> str:
@@ -57,9 +63,18 @@ class ShotModel(QAbstractTableModel):
         row, col = self.state.rows[index.row()], index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             fmt = self.state.format_length
-            values = (row.clip.name, row.clip.track, row.source_in, row.source_out, fmt(row, row.available_head),
-                      fmt(row, row.available_tail), fmt(row, row.spec.head_frames), fmt(row, row.spec.tail_frames),
-                      row.mode, status_text(row))
+            values = (
+                row.clip.name,
+                row.clip.track,
+                row.source_in,
+                row.source_out,
+                fmt(row, row.available_head),
+                fmt(row, row.available_tail),
+                fmt(row, row.spec.head_frames),
+                fmt(row, row.spec.tail_frames),
+                row.mode,
+                status_text(row),
+            )
             return values[col]
         if role == Qt.ItemDataRole.ForegroundRole and col == STATUS and row.status in STATUS_COLOURS:
             return QBrush(QColor(STATUS_COLOURS[row.status]))
@@ -104,8 +119,11 @@ class ShotTable(QTableView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setAlternatingRowColors(True)
         self.verticalHeader().setVisible(False)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
-                             | QAbstractItemView.EditTrigger.AnyKeyPressed)
+        self.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)

@@ -218,7 +218,11 @@ class PanelState:
         from ..timeline import handle_frames
 
         if handles is not None:
-            n = handles if isinstance(handles, int) else parse_length(str(handles), self.rows[0].rate if self.rows else 24)
+            n = (
+                handles
+                if isinstance(handles, int)
+                else parse_length(str(handles), self.rows[0].rate if self.rows else 24)
+            )
             self.handles = int(n)
         for row in self.rows:
             if clip_ids is None or row.clip_id in clip_ids:
@@ -295,9 +299,16 @@ class PanelState:
     def request_for(self, row: ShotRow, banks_dir: Path | None) -> ExtendRequest:
         seed = row.seed if row.seed is not None else self.settings.seed
         protect = tuple(str(p) for p in (self.timeline_path, *(r.clip.media for r in self.rows)))
-        return ExtendRequest(engine=self.engine, settings=replace(self.settings, seed=seed), codec=self.codec,
-                             output_dir=self.project_dir / "media", banks_dir=banks_dir, scan_faces=False,
-                             context_frames=self.context_frames, protect=protect)
+        return ExtendRequest(
+            engine=self.engine,
+            settings=replace(self.settings, seed=seed),
+            codec=self.codec,
+            output_dir=self.project_dir / "media",
+            banks_dir=banks_dir,
+            scan_faces=False,
+            context_frames=self.context_frames,
+            protect=protect,
+        )
 
     def run_items(self, clip_ids=None) -> list:
         """The work of a run, as plain values; marks those shots queued. Default: every shot
@@ -326,7 +337,9 @@ class PanelState:
         row.status, row.stage, row.fraction, row.eta, row._stage_start = "running", "", 0.0, None, time.monotonic()
         self._emit("shots", clip_id)
 
-    def shot_progress(self, clip_id: str, stage: str, done: float, total: float | None, message: str = "", now=None) -> None:
+    def shot_progress(
+        self, clip_id: str, stage: str, done: float, total: float | None, message: str = "", now=None
+    ) -> None:
         row = self.row(clip_id)
         now = time.monotonic() if now is None else now
         if stage != row.stage:
@@ -391,15 +404,28 @@ class PanelState:
         for r in self.rows:
             o = r.outcome
             shots[r.clip_id] = {
-                "clip": r.clip.name, "mode": r.mode, "head": r.spec.head_frames, "tail": r.spec.tail_frames,
-                "seed": r.seed, "seeds_tried": r.seeds_tried, "accepted": r.accepted,
+                "clip": r.clip.name,
+                "mode": r.mode,
+                "head": r.spec.head_frames,
+                "tail": r.spec.tail_frames,
+                "seed": r.seed,
+                "seeds_tried": r.seeds_tried,
+                "accepted": r.accepted,
                 "generated": [proj.generated_to_dict(g) for g in o.generated] if o is not None else None,
                 "report": o.report if o is not None else None,
             }
         settings = asdict(self.settings)
-        return {"unit": self.unit, "handles": self.handles, "engine": self.engine, "settings": settings, "codec": self.codec,
-                "context_frames": self.context_frames, "banks_key": self.banks_key,
-                "used_characters": sorted(self.cast.used) if self.cast.banks else self._saved_used, "shots": shots}
+        return {
+            "unit": self.unit,
+            "handles": self.handles,
+            "engine": self.engine,
+            "settings": settings,
+            "codec": self.codec,
+            "context_frames": self.context_frames,
+            "banks_key": self.banks_key,
+            "used_characters": sorted(self.cast.used) if self.cast.banks else self._saved_used,
+            "shots": shots,
+        }
 
     def save_project(self) -> Path | None:
         if self.timeline_path is None:
@@ -429,8 +455,14 @@ class PanelState:
                 self._set_lengths(row, int(saved["head"]), int(saved["tail"]), "lengths", emit=False)
             row.seed, row.seeds_tried = saved.get("seed"), list(saved.get("seeds_tried") or [])
             gen = saved.get("generated")
-            if gen and (row.spec.head_frames, row.spec.tail_frames) == (int(saved["head"]), int(saved["tail"])) \
-                    and all(Path(g["path"]).is_file() for g in gen):
-                row.outcome = ShotOutcome(spec=row.spec, generated=[proj.generated_from_dict(g) for g in gen],
-                                          report=saved.get("report") or {})
+            if (
+                gen
+                and (row.spec.head_frames, row.spec.tail_frames) == (int(saved["head"]), int(saved["tail"]))
+                and all(Path(g["path"]).is_file() for g in gen)
+            ):
+                row.outcome = ShotOutcome(
+                    spec=row.spec,
+                    generated=[proj.generated_from_dict(g) for g in gen],
+                    report=saved.get("report") or {},
+                )
                 row.status, row.accepted, row.fraction = "done", bool(saved.get("accepted")), 1.0

@@ -24,8 +24,10 @@ from ...errors import FaceError, MissingDependency, ModelError
 from ..types import Detection
 
 PACKS = ("buffalo_l", "antelopev2")
-LICENCE_NOTE = ("insightface model packs are licensed for non-commercial research use only; "
-                "use the default 'dlib' backend for commercial work")
+LICENCE_NOTE = (
+    "insightface model packs are licensed for non-commercial research use only; "
+    "use the default 'dlib' backend for commercial work"
+)
 
 
 def default_root() -> Path:
@@ -58,8 +60,14 @@ class InsightFaceBackend:
     # insightface's kps order (image coordinates as seen: "left" = image left)
     landmark_names = ("eye_image_left", "eye_image_right", "nose_tip", "mouth_image_left", "mouth_image_right")
 
-    def __init__(self, root: str | Path | None = None, pack: str = "buffalo_l",
-                 allow_download: bool = False, det_size: int = 640, det_thresh: float = 0.5) -> None:
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        pack: str = "buffalo_l",
+        allow_download: bool = False,
+        det_size: int = 640,
+        det_thresh: float = 0.5,
+    ) -> None:
         self.root = Path(root).expanduser() if root else default_root()
         self.pack = pack
         self.allow_download = bool(allow_download)
@@ -80,11 +88,16 @@ class InsightFaceBackend:
                 target = self.pack  # FaceAnalysis fetches <root>/models/<pack> when missing
             else:
                 target = str(check_models(self.root, self.pack))  # a folder: never downloads
-            app = FaceAnalysis(name=target, root=str(self.root), allowed_modules=["detection", "recognition"],
-                               providers=["CPUExecutionProvider"])
+            app = FaceAnalysis(
+                name=target,
+                root=str(self.root),
+                allowed_modules=["detection", "recognition"],
+                providers=["CPUExecutionProvider"],
+            )
             if "recognition" not in app.models:
-                raise ModelError(f"the insightface pack {self.pack!r} has no recognition model",
-                                 path=pack_dir(self.root, self.pack))
+                raise ModelError(
+                    f"the insightface pack {self.pack!r} has no recognition model", path=pack_dir(self.root, self.pack)
+                )
             app.prepare(ctx_id=-1, det_thresh=self.det_thresh, det_size=(self.det_size, self.det_size))
             self._app = app
         return self._app
@@ -108,8 +121,9 @@ class InsightFaceBackend:
         image = _check_image(image)
         with warnings.catch_warnings():  # norm_crop uses scikit-image's deprecated `estimate`
             warnings.filterwarnings("ignore", message=".*estimate.* is deprecated", category=FutureWarning)
-            chips = [norm_crop(image, np.asarray(d.landmarks, np.float32), image_size=self.chip_size)
-                     for d in detections]
+            chips = [
+                norm_crop(image, np.asarray(d.landmarks, np.float32), image_size=self.chip_size) for d in detections
+            ]
         return np.stack(chips) if chips else np.zeros((0, self.chip_size, self.chip_size, 3), np.uint8)
 
     def embed(self, chips: np.ndarray) -> np.ndarray:

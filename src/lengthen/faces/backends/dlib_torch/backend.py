@@ -68,7 +68,9 @@ class DlibBackend:
             raise UsageError(f"dlib upsample must be an integer 0..3, got {upsample!r}")
         if min_face < 0 or batch_size < 1:
             raise UsageError(f"bad dlib options: min_face={min_face!r}, batch_size={batch_size!r}")
-        self.options = DlibOptions(upsample, int(min_face), device or _default_device(), float(threshold), int(batch_size))
+        self.options = DlibOptions(
+            upsample, int(min_face), device or _default_device(), float(threshold), int(batch_size)
+        )
         self._detector = self._shape = self._embedder = None
 
     # ------------------------------------------------------------------ lazily loaded parts

@@ -151,7 +151,9 @@ def tiled_input(image: np.ndarray, mean, pad: int, outer: int):
     h, w = image.shape[:2]
     (rows, cols), rects = pyramid_layout(h, w, pad, outer)
     x = np.zeros((3, rows, cols), np.float32)
-    level = (image.transpose(2, 0, 1).astype(np.float32) - np.asarray(mean, np.float32)[:, None, None]) / np.float32(256)
+    level = (image.transpose(2, 0, 1).astype(np.float32) - np.asarray(mean, np.float32)[:, None, None]) / np.float32(
+        256
+    )
     l, t, r, b = rects[0]
     x[:, t : b + 1, l : r + 1] = level
     for l, t, r, b in rects[1:]:

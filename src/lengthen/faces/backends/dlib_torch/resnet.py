@@ -23,9 +23,16 @@ from .serialize import DlibFormatError, DnnFile
 
 CHIP_SIZE = 150
 # (channels, down-sampling?) of every residual unit, input side first (alevel4 .. alevel0)
-UNITS = ((32, False),) * 3 + ((64, True),) + ((64, False),) * 3 + ((128, True),) + (
-    (128, False),
-) * 2 + ((256, True),) + ((256, False),) * 2 + ((256, True),)
+UNITS = (
+    ((32, False),) * 3
+    + ((64, True),)
+    + ((64, False),) * 3
+    + ((128, True),)
+    + ((128, False),) * 2
+    + ((256, True),)
+    + ((256, False),) * 2
+    + ((256, True),)
+)
 
 
 def _zero_extend_add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

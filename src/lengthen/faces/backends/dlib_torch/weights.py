@@ -65,14 +65,22 @@ def model_path(kind: str) -> Path:
     if env:
         path = Path(env).expanduser() / name
         if not path.is_file():
-            raise ModelError(f"{name} not found in ${ENV_VAR}; put it there or unset ${ENV_VAR} and {INSTALL_HINT}", path=path)
+            raise ModelError(
+                f"{name} not found in ${ENV_VAR}; put it there or unset ${ENV_VAR} and {INSTALL_HINT}", path=path
+            )
         return path
     folder = _package_models_dir()
     if folder is None:
-        raise ModelError(f"dlib model file {name} not found: {INSTALL_HINT} (or set ${ENV_VAR} to a folder with the .dat files)")
+        raise ModelError(
+            f"dlib model file {name} not found: {INSTALL_HINT} (or set ${ENV_VAR} to a folder with the .dat files)"
+        )
     path = folder / name
     if not path.is_file():
-        raise ModelError(f"dlib model file missing from the {PACKAGE} package; reinstall it: pip install --force-reinstall {PACKAGE}", path=path)
+        raise ModelError(
+            f"dlib model file missing from the {PACKAGE} package; reinstall it: pip install "
+            f"--force-reinstall {PACKAGE}",
+            path=path,
+        )
     return path
 
 
