@@ -9,6 +9,7 @@ values; engines only see context frames, banks and settings.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,7 +18,8 @@ import numpy as np
 from . import __version__
 from .config import DEFAULT_CONTEXT_FRAMES, ExtendRequest
 from .engines.base import GenerateRequest, get_engine
-from .errors import Cancelled, LengthenError, MediaError, UsageError
+from .errors import Cancelled, EngineError, LengthenError, MediaError, UsageError
+from .executor import Executor, ShotJob
 from .progress import SilentProgress
 from .shots import ShotSpec
 
@@ -276,23 +278,67 @@ def _strip(scores: dict) -> dict:
     return {k: {kk: vv for kk, vv in v.items() if kk not in ("per_frame", "frames")} for k, v in scores.items()}
 
 
-def render_shots(specs: list[ShotSpec], request: ExtendRequest, progress=None) -> list[ShotOutcome]:
-    """Render every shot; a shot that fails is recorded with its error and the others go on.
-    Cancellation stops the whole run (and leaves no partial file behind)."""
+def run_shot(job: ShotJob, progress=None) -> ShotOutcome:
+    """Render one job and never raise for its failure: a :class:`~lengthen.errors.LengthenError`
+    or any crash becomes ``outcome.error`` naming the clip (a crash as an
+    :class:`~lengthen.errors.EngineError` with the exception's class). Only
+    :class:`~lengthen.errors.Cancelled` propagates. Every executor renders through this, so one
+    failure is isolated the same way in the CLI, the panel and on a farm."""
     progress = progress or SilentProgress()
-    outcomes = []
-    for i, spec in enumerate(specs):
-        progress.report("shots", i, len(specs), spec.clip)
-        try:
-            outcomes.append(render_shot(spec, request, progress))
-        except Cancelled:
-            raise
-        except LengthenError as exc:
-            if exc.clip is None:
-                exc.clip = spec.clip
-                exc.args = (exc.describe(),)
-            outcomes.append(ShotOutcome(spec=spec, error=exc))
-    progress.report("shots", len(specs), len(specs))
+    spec, request = job.spec, job.request
+    try:
+        if job.banks and request.banks_dir is not None and not (Path(request.banks_dir) / "characters.json").is_file():
+            from .faces.bank import save_banks
+
+            save_banks(list(job.banks), request.banks_dir)
+        return render_shot(spec, request, progress)
+    except Cancelled:
+        raise
+    except LengthenError as exc:
+        if exc.clip is None:
+            exc.clip = spec.clip
+            exc.args = (exc.describe(),)
+        return ShotOutcome(spec=spec, error=exc)
+    except Exception as exc:  # a crash in one shot is that shot's error; the run goes on
+        return ShotOutcome(spec=spec, error=EngineError(f"{exc.__class__.__name__}: {exc}", clip=spec.clip))
+
+
+def render_shots(
+    specs: Sequence[ShotSpec | ShotJob],
+    request: ExtendRequest | None = None,
+    progress=None,
+    *,
+    executor: Executor | None = None,
+    on_event=None,
+) -> list[ShotOutcome]:
+    """Render every shot through ``executor`` (default :class:`~lengthen.executor.LocalExecutor`);
+    a shot that fails is recorded with its error and the others go on. Returns the outcomes in
+    the order of ``specs``. ``specs`` are ShotSpecs sharing ``request``, or :class:`ShotJob` s
+    with their own. ``on_event(kind, index, *data)``: see :class:`~lengthen.executor.RunMonitor`;
+    without it, each shot's stage reports go to ``progress``. Cancellation stops the whole run
+    (and leaves no partial file behind)."""
+    from .executor import LocalExecutor, RunMonitor
+
+    progress = progress or SilentProgress()
+    jobs = [s if isinstance(s, ShotJob) else ShotJob(s, request) for s in specs]
+    if any(j.request is None for j in jobs):
+        raise UsageError("render_shots needs a request for every shot")
+    if on_event is None:
+
+        def on_event(kind, index, *data):
+            if kind == "progress":
+                progress.report(*data)
+
+    monitor = RunMonitor(progress, on_event)
+    outcomes: list[ShotOutcome | None] = [None] * len(jobs)
+    progress.report("shots", 0, len(jobs), jobs[0].spec.clip if jobs else "")
+    for done, (i, outcome) in enumerate((executor or LocalExecutor()).run(jobs, monitor), start=1):
+        outcomes[i] = outcome
+        on_event("done" if outcome.error is None else "failed", i, outcome)
+        progress.report("shots", done, len(jobs), jobs[i].spec.clip)
+    missing = [jobs[i].spec.clip for i, o in enumerate(outcomes) if o is None]
+    if missing:
+        raise EngineError(f"the executor returned no result for {', '.join(missing)}")
     return outcomes
 
 

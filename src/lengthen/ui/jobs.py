@@ -8,76 +8,30 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import Cancelled, LengthenError, UsageError
+from ..errors import UsageError
 from ..fsutil import atomic_path
 
 
-@dataclass
-class RunItem:
-    clip_id: str
-    spec: object  # ShotSpec
-    request: object  # ExtendRequest (banks_dir: where ``banks`` are written before the render)
-    banks: list
-
-
-class ShotProgress:
-    """Forwards one shot's reports as ``on_event("progress", clip_id, ...)``; cancels with the run."""
-
-    def __init__(self, run_progress, clip_id: str, on_event) -> None:
-        self.run, self.clip_id, self.on_event = run_progress, clip_id, on_event
-
-    def report(self, stage: str, done: float, total: float | None = None, message: str = "") -> None:
-        self.on_event("progress", self.clip_id, stage, done, total, message)
-
-    def cancelled(self) -> bool:
-        return self.run.cancelled()
-
-    def check(self) -> None:
-        self.run.check()
-
-
-def run_shots(items: list[RunItem], progress, on_event) -> dict:
-    """Render the shots one after another. ``on_event(kind, clip_id, *data)`` with kind
-    ``started``, ``progress`` (stage, done, total, message), ``done`` (ShotOutcome) or
+def run_shots(items: list, progress, on_event) -> dict:
+    """Render the panel's :class:`~lengthen.executor.ShotJob` s (``key`` = clip id) through
+    :func:`lengthen.pipeline.render_shots`, the CLI's shot loop. ``on_event(kind, clip_id, *data)``
+    with kind ``started``, ``progress`` (stage, done, total, message), ``done`` (ShotOutcome) or
     ``failed`` (message): a failed shot never stops the others. Cancelled propagates (the
     pipeline leaves no partial file behind). Returns {"done": n, "failed": n}."""
-    from ..faces.bank import save_banks
-    from ..pipeline import render_shot
+    from ..pipeline import render_shots
 
-    counts = {"done": 0, "failed": 0}
-    for n, item in enumerate(items):
-        progress.check()
-        progress.report("shots", n, len(items), item.spec.clip)
-        on_event("started", item.clip_id)
-        try:
-            if (
-                item.banks
-                and item.request.banks_dir is not None
-                and not (Path(item.request.banks_dir) / "characters.json").is_file()
-            ):
-                save_banks(item.banks, item.request.banks_dir)
-            outcome = render_shot(item.spec, item.request, ShotProgress(progress, item.clip_id, on_event))
-        except Cancelled:
-            raise
-        except LengthenError as exc:
-            if exc.clip is None:
-                exc.clip = item.spec.clip
-            counts["failed"] += 1
-            on_event("failed", item.clip_id, exc.describe())
-            continue
-        except Exception as exc:  # a crash in one shot is that shot's error; the run goes on
-            counts["failed"] += 1
-            on_event("failed", item.clip_id, f"clip {item.spec.clip!r}: {exc.__class__.__name__}: {exc}")
-            continue
-        counts["done"] += 1
-        on_event("done", item.clip_id, outcome)
-    progress.report("shots", len(items), len(items))
-    return counts
+    def forward(kind: str, index: int, *data) -> None:
+        if kind == "failed":
+            data = (data[0].error.describe(),)
+        on_event(kind, items[index].key, *data)
+
+    outcomes = render_shots(items, progress=progress, on_event=forward)
+    failed = sum(o.error is not None for o in outcomes)
+    return {"done": len(outcomes) - failed, "failed": failed}
 
 
 def load_characters(ranges: dict, settings, key: str, project_banks: Path, progress) -> tuple[list, list[str], bool]:

@@ -313,7 +313,7 @@ class PanelState:
     def run_items(self, clip_ids=None) -> list:
         """The work of a run, as plain values; marks those shots queued. Default: every shot
         with frames to make and no result yet."""
-        from .jobs import RunItem
+        from ..executor import ShotJob
 
         if self.running:
             raise UsageError("a run is already in progress")
@@ -324,11 +324,11 @@ class PanelState:
                 continue
             banks = self.cast.banks_for(row.spec.media)
             folder = self.project_dir / "run_banks" / Cast.key(banks) if banks else None
-            items.append(RunItem(row.clip_id, row.spec, self.request_for(row, folder), banks))
+            items.append(ShotJob(row.spec, self.request_for(row, folder), tuple(banks), key=row.clip_id))
             row.status, row.error, row.fraction, row.eta, row.stage = "queued", None, None, None, ""
         if items:
             self.running, self.run_started = True, time.monotonic()
-            self._run_ids = {i.clip_id for i in items}
+            self._run_ids = {i.key for i in items}
         self._emit("run")
         return items
 
