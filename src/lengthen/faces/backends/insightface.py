@@ -116,7 +116,10 @@ class InsightFaceBackend:
     def align(self, image: np.ndarray, detections: Sequence[Detection]) -> np.ndarray:
         import warnings
 
-        from insightface.utils.face_align import norm_crop
+        try:
+            from insightface.utils.face_align import norm_crop
+        except ImportError:
+            raise MissingDependency("insightface", "insightface") from None
 
         image = _check_image(image)
         with warnings.catch_warnings():  # norm_crop uses scikit-image's deprecated `estimate`
