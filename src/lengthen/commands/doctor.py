@@ -16,8 +16,47 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true")
 
 
+EXTRA_PURPOSE = {  # what each optional extra of pyproject.toml adds, for people reading `doctor`
+    "insightface": "insightface face backend (its model packs are non-commercial)",
+    "adapters": "FCP7 XML and CMX 3600 EDL timelines",
+}
+
+
+def install_command(extra: str) -> str:
+    """The exact command that adds an extra: from a checkout made with ./dev, or from PyPI."""
+    import sys
+    from pathlib import Path
+
+    checkout = Path(__file__).resolve().parents[3]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "dev").is_file():
+        return f"{sys.executable} -m pip install -e '{checkout}[{extra}]'"
+    return f"{sys.executable} -m pip install 'lengthen[{extra}]'"
+
+
+def optional_extras() -> dict[str, list[str]]:
+    """Each optional extra of the installed lengthen (but the test extra ``dev``) -> the
+    distributions it needs that are not installed; read from the package's own metadata, so an
+    extra added to pyproject.toml is checked without changing this code."""
+    import re
+    from importlib.metadata import PackageNotFoundError, requires, version
+
+    extras: dict[str, list[str]] = {}
+    for req in requires("lengthen") or []:
+        marker = re.search(r"extra\s*==\s*[\"']([^\"']+)[\"']", req)
+        if not marker or marker.group(1) == "dev":
+            continue
+        name = re.split(r"[\s<>=!~;\[(]", req.strip(), maxsplit=1)[0]
+        missing = extras.setdefault(marker.group(1), [])
+        if name == "lengthen":  # an extra made of other extras
+            continue
+        try:
+            version(name)
+        except PackageNotFoundError:
+            missing.append(name)
+    return extras
+
+
 def checks() -> list[dict]:
-    import importlib.util
     import platform
     import shutil
     import sys
@@ -44,7 +83,10 @@ def checks() -> list[dict]:
         add(
             "cuda",
             cuda,
-            "GPU engines (wan-vace, ltx, skyreels-df) need CUDA" if not cuda else torch.cuda.get_device_name(0),
+            "GPU engines (wan-vace, ltx, skyreels-df) need an NVIDIA GPU and a CUDA build of torch: "
+            "pip install --force-reinstall 'torch>=2.4,<2.15' (PyPI's Linux wheels are CUDA builds)"
+            if not cuda
+            else torch.cuda.get_device_name(0),
             required=False,
         )
     except Exception as exc:
@@ -71,13 +113,14 @@ def checks() -> list[dict]:
         add("face models (dlib, CC0)", True, f"{len(MODEL_FILES)} model files in {', '.join(folders)}")
     except Exception as exc:
         add("face models (dlib, CC0)", False, str(exc))
-    spec = importlib.util.find_spec("insightface")
-    add(
-        "insightface (optional, non-commercial models)",
-        spec is not None,
-        "installed" if spec else "not installed: pip install 'lengthen[insightface]'",
-        required=False,
-    )
+    for extra, missing in optional_extras().items():
+        add(
+            f"extra [{extra}]",
+            not missing,
+            f"{EXTRA_PURPOSE.get(extra, extra)}: "
+            + ("installed" if not missing else f"missing {', '.join(missing)}; add it with: {install_command(extra)}"),
+            required=False,
+        )
     try:
         from ..engines.presets import load_presets, locate
 
