@@ -32,7 +32,7 @@ def test_cancel_is_seen_at_the_next_check():
 def test_request_json_round_trip():
     req = ExtendRequest(
         engine="motion",
-        settings=EngineSettings(quality="draft", candidates=3, seed=9, options={"attention": "sage"}),
+        settings=EngineSettings(quality="draft", candidates=3, seed=9, attention="sage"),
         refs=(("Ann", "/x/ann.jpg"),),
         context_frames=32,
     )
@@ -51,3 +51,37 @@ def test_request_json_rejects_unknown_fields_and_bad_json(bad):
 def test_engine_settings_validate(kw):
     with pytest.raises(UsageError):
         EngineSettings(**kw)
+
+
+def test_build_request_is_the_one_home_of_defaults(tmp_path, testdata):
+    from lengthen.config import DEFAULT_CODEC, DEFAULT_ENGINE, DEFAULT_QUALITY, build_request
+
+    req = build_request(quality=None, seed=None, candidates=None, codec=None, engine=None)
+    assert (req.engine, req.codec, req.settings.quality, req.settings.seed) == (
+        DEFAULT_ENGINE,
+        DEFAULT_CODEC,
+        DEFAULT_QUALITY,
+        0,
+    )
+    assert req == ExtendRequest()  # nothing asked: exactly the dataclass defaults
+    photo = testdata / "images" / "skimage__astronaut.png"
+    req = build_request(refs=[f"Ann={photo}"], quality="draft", attention="sage", seed=3, protect=[tmp_path])
+    assert req.refs == (("Ann", str(photo)),) and req.settings.attention == "sage" and req.settings.seed == 3
+    assert req.protect == (str(tmp_path),)
+    for bad, match in (
+        ({"refs": ["Ann"]}, "NAME=PHOTO"),
+        ({"refs": [f"Ann={tmp_path / 'none.jpg'}"]}, "reference photo not found"),
+        ({"banks_dir": tmp_path / "nope"}, "identity bank folder not found"),
+        ({"codec": "gif"}, "unknown codec"),
+        ({"colour": 1}, "unknown engine settings"),
+        ({"conform": "squash"}, "conform must be"),
+    ):
+        with pytest.raises(UsageError, match=match):
+            build_request(**bad)
+
+
+def test_engine_settings_from_an_old_options_dict():
+    s = EngineSettings.from_dict({"quality": "draft", "options": {"attention": "flash", "adapt_steps": 5}})
+    assert (s.quality, s.attention, s.adapt_steps) == ("draft", "flash", 5)
+    with pytest.raises(UsageError, match="unknown engine settings: warp"):
+        EngineSettings.from_dict({"options": {"warp": 9}})

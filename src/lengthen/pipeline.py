@@ -157,7 +157,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         "clip": spec.clip,
         "media": str(spec.media),
         "engine": engine.name,
-        "settings": {k: v for k, v in request.settings.__dict__.items() if k != "options"},
+        "settings": dict(request.settings.__dict__),
         "characters": [{"id": b.id, "name": b.name} for b in banks],
         "directions": {},
     }

@@ -156,8 +156,8 @@ def test_device_options_on_the_cpu(tmp_path_factory):
     with pytest.raises(UsageError, match="needs a CUDA GPU"):
         dc.place_pipeline(pipe, EngineSettings(offload="model"), torch.device("cpu"))
     with pytest.raises(UsageError, match="unknown attention backend"):
-        dc.place_pipeline(pipe, EngineSettings(options={"attention": "warp-drive"}), torch.device("cpu"))
-    dc.place_pipeline(pipe, EngineSettings(vae_tiling=True, options={"attention": "native"}), torch.device("cpu"))
+        dc.place_pipeline(pipe, EngineSettings(attention="warp-drive"), torch.device("cpu"))
+    dc.place_pipeline(pipe, EngineSettings(vae_tiling=True, attention="native"), torch.device("cpu"))
     assert pipe.vae.use_tiling
     with pytest.raises(UsageError, match="--dtype"):
         dc.pick_dtype(EngineSettings(dtype="fp8"), torch.device("cpu"))

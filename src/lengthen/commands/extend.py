@@ -6,7 +6,10 @@ import json
 
 
 def add_engine_options(p) -> None:
-    """Options shared by extend, timeline, demo and evaluate (one place, same meaning)."""
+    """Options shared by extend, timeline, demo and evaluate (one place, same meaning). Their
+    defaults are ``None``: :func:`lengthen.config.build_request` fills in the one set of defaults."""
+    from ..config import CODECS, DEFAULT_CODEC, DEFAULT_FACE_BACKEND, DEFAULT_IDENTITY_STRENGTH, DEFAULT_QUALITY
+
     g = p.add_argument_group("engine")
     g.add_argument(
         "--engine",
@@ -17,24 +20,24 @@ def add_engine_options(p) -> None:
     g.add_argument(
         "--quality",
         choices=("draft", "normal", "high", "tiny"),
-        default="normal",
-        help="working resolution and time budget (default normal; tiny is for tests)",
+        default=None,
+        help=f"working resolution and time budget (default {DEFAULT_QUALITY}; tiny is for tests)",
     )
     g.add_argument(
         "--candidates",
         type=int,
-        default=1,
+        default=None,
         metavar="N",
-        help="run N seeds and keep the one closest to the identity banks",
+        help="sample N seeds from one adaptation and keep the one closest to the identity banks (default 1)",
     )
     g.add_argument(
         "--identity-strength",
         type=float,
-        default=0.8,
+        default=None,
         metavar="S",
-        help="0 turns identity conditioning off (default 0.8)",
+        help=f"0 turns identity conditioning off (default {DEFAULT_IDENTITY_STRENGTH})",
     )
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=None, help="base seed (default 0)")
     g.add_argument("--steps", type=int, default=None, help="sampling steps (default: the engine's)")
     g.add_argument("--model-path", default=None, help="local folder with the engine's weights (GPU engines)")
     g.add_argument("--prompt", default=None, help="optional text for engines that take one")
@@ -55,9 +58,9 @@ def add_engine_options(p) -> None:
     )
     g.add_argument(
         "--codec",
-        choices=("prores", "dnxhr", "h264"),
-        default="prores",
-        help="generated media codec (default ProRes 422 HQ)",
+        choices=CODECS,
+        default=None,
+        help=f"generated media codec (default {DEFAULT_CODEC}: ProRes 422 HQ)",
     )
     f = p.add_argument_group("identity")
     f.add_argument(
@@ -71,25 +74,25 @@ def add_engine_options(p) -> None:
         help="add a reference photo for a character (repeatable)",
     )
     f.add_argument("--no-faces", action="store_true", help="do not scan faces: extend without identity conditioning")
-    f.add_argument("--face-backend", choices=("dlib", "insightface"), default="dlib")
+    f.add_argument(
+        "--face-backend", choices=("dlib", "insightface"), default=None, help=f"default {DEFAULT_FACE_BACKEND}"
+    )
 
 
 def build_request(args, output_dir, protect=()):
-    from pathlib import Path
+    """The request of the engine and identity options (:func:`lengthen.config.build_request`)."""
+    from ..config import build_request
 
-    from ..config import DEFAULT_ENGINE, ExtendRequest
-    from ..engines.base import EngineSettings
-    from ..errors import UsageError
-
-    refs = []
-    for item in args.ref:
-        name, sep, photo = item.partition("=")
-        if not sep or not name or not photo:
-            raise UsageError(f"--ref takes NAME=PHOTO, got {item!r}")
-        if not Path(photo).is_file():
-            raise UsageError("reference photo not found", path=photo)
-        refs.append((name, photo))
-    settings = EngineSettings(
+    return build_request(
+        engine=args.engine,
+        output_dir=output_dir,
+        banks_dir=args.banks,
+        refs=args.ref,
+        scan_faces=not args.no_faces,
+        face_backend=args.face_backend,
+        codec=args.codec,
+        context_frames=getattr(args, "context", None),
+        protect=protect,
         quality=args.quality,
         candidates=args.candidates,
         identity_strength=args.identity_strength,
@@ -99,25 +102,10 @@ def build_request(args, output_dir, protect=()):
         device=args.device,
         dtype=args.dtype,
         offload=args.offload,
-        vae_tiling=args.vae_tiling,
+        vae_tiling=args.vae_tiling or None,
         steps=args.steps,
-        allow_download=args.allow_download,
-        options={"attention": args.attention} if getattr(args, "attention", None) else {},
-    )
-    banks = Path(args.banks) if args.banks else None
-    if banks is not None and not banks.is_dir():
-        raise UsageError("identity bank folder not found", path=banks)
-    return ExtendRequest(
-        engine=args.engine or DEFAULT_ENGINE,
-        settings=settings,
-        codec=args.codec,
-        output_dir=Path(output_dir),
-        banks_dir=banks,
-        refs=tuple(refs),
-        scan_faces=not args.no_faces,
-        face_backend=args.face_backend,
-        protect=tuple(protect),
-        context_frames=getattr(args, "context", None),
+        allow_download=args.allow_download or None,
+        attention=getattr(args, "attention", None),
     )
 
 

@@ -14,36 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..config import QUALITIES, EngineSettings  # noqa: F401 (settings live in config; re-exported)
 from ..errors import ModelError, UsageError
-
-QUALITIES = ("draft", "normal", "high")
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """Settings every engine understands; engine-specific extras go in ``options``."""
-
-    quality: str = "normal"
-    candidates: int = 1
-    identity_strength: float = 0.8
-    seed: int = 0
-    model_path: str | None = None
-    prompt: str | None = None
-    device: str | None = None  # None: CUDA when present, else CPU
-    dtype: str | None = None  # "bf16" | "fp16" | "fp32"; None: the engine's default for the device
-    offload: str | None = None  # "model" | "sequential" | "group"
-    vae_tiling: bool = False
-    steps: int | None = None  # sampling steps; None: the engine/preset default
-    allow_download: bool = False
-    options: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.quality not in QUALITIES and self.quality != "tiny":
-            raise UsageError(f"unknown quality {self.quality!r}; choose one of {', '.join(QUALITIES)}")
-        if self.candidates < 1:
-            raise UsageError("--candidates must be at least 1")
-        if not 0.0 <= self.identity_strength <= 2.0:
-            raise UsageError("--identity-strength must be between 0 and 2")
 
 
 @dataclass(frozen=True)

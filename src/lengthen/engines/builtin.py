@@ -44,8 +44,8 @@ class BuiltinEngine:
         if s.steps:
             changes["sample_steps"] = s.steps
         for key in ("adapt_seconds", "adapt_steps"):  # tests and benchmarks bound adaptation exactly
-            if key in s.options:
-                changes[key] = s.options[key]
+            if getattr(s, key) is not None:
+                changes[key] = getattr(s, key)
         return BuiltinSettings.preset(s.quality, **changes)
 
     # -- identity ------------------------------------------------------------------------------

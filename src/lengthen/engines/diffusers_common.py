@@ -135,7 +135,7 @@ def place_pipeline(pipe, settings: EngineSettings, device) -> None:
         if not hasattr(pipe.vae, "enable_tiling"):
             raise UsageError(f"--vae-tiling: {type(pipe.vae).__name__} has no tiled decoding")
         pipe.vae.enable_tiling()
-    backend = settings.options.get("attention")
+    backend = settings.attention
     if backend:
         if backend not in attention_backends():
             raise UsageError(f"unknown attention backend {backend!r}; choose one of {', '.join(attention_backends())}")
@@ -245,7 +245,7 @@ class DiffusersEngine:
 
     def __init__(self, settings: EngineSettings | None = None) -> None:
         self.settings = settings or EngineSettings()
-        self.preset = presets.get_preset(self.settings.options.get("preset", self.name))
+        self.preset = presets.get_preset(self.settings.preset or self.name)
         if self.preset.get("engine") != self.name:
             raise UsageError(
                 f"preset {self.preset['name']!r} is for engine {self.preset.get('engine')!r}, not {self.name!r}"
@@ -349,7 +349,7 @@ class DiffusersEngine:
         if len(made) < plan.new:
             raise EngineError(f"engine {self.name!r} returned {len(made)} frames, {plan.new} were needed")
         made = grid.from_working(made[: plan.new], plan.placement)
-        mode = self.settings.options.get("conform", "blend")
+        mode = self.settings.conform
         out = grid.conform(made, away[0], plan.native, request.rate, request.frames, mode)
         frames = out if tail else out[::-1]
         info = {

@@ -66,7 +66,7 @@ class SkyReelsEngine(DiffusersEngine):
             output_type="np",
             overlap_history=plan.context,
             base_num_frames=int(self.quality["window"]),
-            addnoise_condition=float(self.settings.options.get("addnoise_condition", 20)),
+            addnoise_condition=float(self.settings.addnoise_condition),
             fps=int(round(float(plan.native))),
             callback_on_step_end=step_callback(progress, plan.steps),
         )

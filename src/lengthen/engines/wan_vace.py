@@ -44,7 +44,7 @@ class WanVaceEngine(DiffusersEngine):
         video, mask = vace_inputs(context_away, plan.total, request.direction)
         gh, gw = plan.placement.grid
         refs, record = bank_reference_images(
-            request.banks, per_bank=1, size=min(gh, gw), max_images=int(self.settings.options.get("max_references", 3))
+            request.banks, per_bank=1, size=min(gh, gw), max_images=self.settings.max_references
         )
         self.last_info = {"references": record}
         scale = float(np.clip(self.settings.identity_strength / 0.8, 0.5, 1.5)) if refs else 1.0

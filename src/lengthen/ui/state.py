@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
-from ..config import DEFAULT_CODEC, DEFAULT_ENGINE, DEFAULT_HANDLES, ExtendRequest
-from ..engines.base import ENGINES, EngineSettings
+from ..config import DEFAULT_CODEC, DEFAULT_ENGINE, DEFAULT_HANDLES, EngineSettings, ExtendRequest, build_request
+from ..engines.base import ENGINES
 from ..errors import UsageError
 from ..timecode import offset_timecode, parse_length
 from . import project as proj
@@ -262,7 +262,7 @@ class PanelState:
         from ..engines import presets
 
         try:
-            preset = presets.get_preset(self.settings.options.get("preset", self.engine))
+            preset = presets.get_preset(self.settings.preset or self.engine)
             frames = max(max(r.spec.head_frames, r.spec.tail_frames) for r in self.rows)
             h, w = max(self.sizes.values()) if self.sizes else (1080, 1920)
             gb = presets.estimate_gb(preset, max(frames, 1), h, w, self.settings.offload, self.settings.vae_tiling)
@@ -299,16 +299,18 @@ class PanelState:
     def request_for(self, row: ShotRow, banks_dir: Path | None) -> ExtendRequest:
         seed = row.seed if row.seed is not None else self.settings.seed
         protect = tuple(str(p) for p in (self.timeline_path, *(r.clip.media for r in self.rows)))
-        return ExtendRequest(
+        request = build_request(
             engine=self.engine,
-            settings=replace(self.settings, seed=seed),
+            settings=self.settings,
+            seed=seed,
             codec=self.codec,
             output_dir=self.project_dir / "media",
-            banks_dir=banks_dir,
             scan_faces=False,
             context_frames=self.context_frames,
             protect=protect,
         )
+        # the run's banks folder is written from the job's banks when the shot starts (pipeline.run_shot)
+        return replace(request, banks_dir=banks_dir)
 
     def run_items(self, clip_ids=None) -> list:
         """The work of a run, as plain values; marks those shots queued. Default: every shot
@@ -441,7 +443,7 @@ class PanelState:
         if data.get("engine") in ENGINES:
             self.engine = data["engine"]
         try:
-            self.settings = EngineSettings(**data.get("settings", {}))
+            self.settings = EngineSettings.from_dict(data.get("settings", {}))
         except (TypeError, UsageError):
             pass
         self.codec = data.get("codec", self.codec)
