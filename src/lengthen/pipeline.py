@@ -117,6 +117,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
     from .media.probe import probe
     from .media.writer import VideoWriter, versioned_path
     from .timeline.metadata import jsonable
+    from .timeline.reels import unique_reel
 
     progress = progress or SilentProgress()
     timer = _Timer()
@@ -226,6 +227,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         first_frame = spec.generated_first_frame(direction)
         start_tc = spec.generated_timecode(direction)
         path = versioned_path(output_dir, f"{_safe_name(spec.clip)}_{direction}")
+        reel = unique_reel(output_dir, spec.clip, direction)
         with timer("encode"):
             with VideoWriter(
                 path,
@@ -234,7 +236,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
                 height=info.height,
                 codec=request.codec,
                 start_timecode=start_tc,
-                reel=f"LN{_safe_name(spec.clip)[:4]}{direction[0].upper()}",
+                reel=reel,
                 sar=info.sar,
                 protect=(spec.media, *request.protect),
                 metadata={"comment": f"lengthen {__version__} generated {direction} frames ({engine.name})"},
@@ -254,6 +256,8 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             "frames_generated": n,
             "source_first_frame": first_frame,
             "timecode": start_tc,
+            "reel": reel,
+            "source_reel": info.reel or Path(spec.media).stem,
             "scores": {"identity": best["scores"], **best["figures"]},
         }
         outcome.generated.append(GeneratedMedia(direction, path, n, first_frame, start_tc, meta))
@@ -348,6 +352,7 @@ def splice_media(spec: ShotSpec, outcome: ShotOutcome, output_dir, codec: str = 
     from .media.probe import probe
     from .media.reader import iter_frames, read_frames
     from .media.writer import VideoWriter, versioned_path
+    from .timeline.reels import unique_reel
 
     info = probe(spec.media)
     by_dir = {g.direction: g for g in outcome.generated}
@@ -360,7 +365,7 @@ def splice_media(spec: ShotSpec, outcome: ShotOutcome, output_dir, codec: str = 
         height=info.height,
         codec=codec,
         start_timecode=start_tc,
-        reel=f"LN{_safe_name(spec.clip)[:5]}",
+        reel=unique_reel(output_dir, spec.clip, "splice"),
         sar=info.sar,
         protect=(spec.media,),
     ) as writer:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 
 from .errors import UsageError
-from .timecode import offset_timecode, rate_str
+from .timecode import frames_to_timecode, is_drop_frame_timecode, offset_timecode, rate_str, timecode_to_frames
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,13 @@ class ShotSpec:
         return self.first - self.head_frames if direction == "head" else self.last + 1
 
     def generated_timecode(self, direction: str) -> str:
-        """Timecode of the first generated frame: continuous with the source."""
-        return offset_timecode(self.start_timecode, self.generated_first_frame(direction), self.rate)
+        """Timecode of the first generated frame: continuous with the source, except for a head that
+        would start before 00:00:00:00 (no negative time): its media is re-based to start at
+        00:00:00:00 (it has its own reel, so a conform still tells it from the source)."""
+        first = self.generated_first_frame(direction)
+        if timecode_to_frames(self.start_timecode, self.rate) + first < 0:
+            return frames_to_timecode(0, self.rate, is_drop_frame_timecode(self.start_timecode))
+        return offset_timecode(self.start_timecode, first, self.rate)
 
     def context_range(self, direction: str, frames: int) -> tuple[int, int]:
         """The ``frames`` source frames nearest the cut for ``direction``, inside the shot."""

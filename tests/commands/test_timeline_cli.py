@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "timeline"))
 
 import opentimelineio as otio  # noqa: E402
-from builders import gap, media_clip, timeline, track, transition, write  # noqa: E402
+from builders import gap, media_clip, timeline, track, transition, verify_result, write  # noqa: E402
 
 from lengthen.cli import main  # noqa: E402
 from lengthen.media.probe import probe  # noqa: E402
@@ -59,10 +59,17 @@ def test_timeline_command_end_to_end(testdata, tmp_path, capsys):
     # the tail continues the source timecode: media frame 31 at 30 fps nominal = 00:00:01:01
     assert (tail.codec, tail.fps, tail.frames, tail.start_timecode) == ("prores", "30000/1001", 2, "00:00:01:01")
     head = probe(made[("third", "head")]["media"])
-    assert head.start_timecode == "23:59:59:26"  # 4 frames before 00:00:00:00 wraps like an NLE
+    # 4 frames before 00:00:00:00: no negative time (and no 23:59:59:26 the OTIO ranges could not follow),
+    # the head's media is re-based to start at 00:00:00:00 under its own reel
+    assert head.start_timecode == "00:00:00:00" and head.reel == "LTHIH001"
     assert Path(made[("first", "head")]["media"]).parent == tmp_path / "out" / "party_ext_media"
-    result = otio.adapters.read_from_file(str(out))
+    result = verify_result(out)
     assert [t.name for t in result.tracks] == ["V1", "LENGTHEN", "LENGTHEN 2"]
+    third = next(c for c in result.find_clips() if c.name == "third [lengthen head]")
+    assert third.source_range.start_time.value == 0 and third.media_reference.available_range.duration.value == 4
+    info = third.metadata["lengthen"]
+    assert (info["timecode"], info["timecode_rebased_frames"], info["reel"]) == ("00:00:00:00", 4, "LTHIH001")
+    assert third.metadata["cmx_3600"]["reel"] == "LTHIH001" and info["source_reel"] == "openmpf__video_01_h265_aac"
     # timeline: first 0..12, second 12..25, gap, third 28..38 -> first head at 0 + (-2 - 2) = -4, 2 frames: all before
     # the timeline start, not placed; third head at 28 - 4 = 24 (4 frames, ends 28); second tail at 12 + (31 - 16) = 27
     # (2 frames), which overlaps the third's head -> the second track

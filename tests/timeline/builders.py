@@ -69,6 +69,40 @@ def write(tl: otio.schema.Timeline, path: Path) -> Path:
     return path
 
 
+def verify_result(path: Path, rate=None) -> otio.schema.Timeline:
+    """Every result timeline the suite writes passes this: opentimelineio's own ``otiotool
+    --verify-ranges --list-markers`` (run in process: every clip IN BOUNDS, every marker's timecode
+    printable) and lengthen's range rules (no negative time on any range or media reference).
+    EDLs, which store no rate, are read with ``rate`` and checked as the .otio they read as."""
+    import contextlib
+    import io
+    import sys
+    import tempfile
+    from unittest import mock
+
+    from opentimelineio.console import otiotool
+
+    from lengthen.timeline.verify import range_problems
+
+    path = Path(path)
+    kwargs = {"rate": float(Fraction(rate))} if path.suffix == ".edl" and rate is not None else {}
+    tl = otio.adapters.read_from_file(str(path), **kwargs)
+    assert range_problems(tl) == []
+    with tempfile.TemporaryDirectory() as tmp:
+        target = path
+        if kwargs:
+            target = Path(tmp) / "as_read.otio"
+            otio.adapters.write_to_file(tl, str(target))
+        out = io.StringIO()
+        argv = ["otiotool", "-i", str(target), "--verify-ranges", "--list-markers"]
+        with mock.patch.object(sys, "argv", argv), contextlib.redirect_stdout(out):
+            otiotool.main()
+    text = out.getvalue()
+    assert "OUT OF BOUNDS" not in text, text
+    assert text.count("IN BOUNDS") == len(list(tl.find_clips())), text
+    return tl
+
+
 def clips_by_name(tl: otio.schema.Timeline) -> dict[str, otio.schema.Clip]:
     return {c.name: c for c in tl.find_clips()}
 

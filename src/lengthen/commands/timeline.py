@@ -45,7 +45,9 @@ def run(args) -> int:
     from ..pipeline import render_shots, splice_media
     from ..progress import TerminalProgress
     from ..timeline.edit import build_result, write_timeline
+    from ..timeline.interchange import preflight, remove_outputs
     from ..timeline.read import adapter_for
+    from ..timeline.verify import range_problems
     from .extend import build_request
     from .plan import print_problems, read_and_plan
 
@@ -57,28 +59,35 @@ def run(args) -> int:
         raise UsageError("output exists; refusing to overwrite (choose another name)", path=out)
     media_dir = media_dir_for(out.absolute())
     extract = media_dir / "source_bundle" if src.suffix.lower() == ".otioz" else None
+    created_dir = not media_dir.exists()
     doc, plan = read_and_plan(args, extract_dir=extract)
-    with doc:
-        print_problems(plan, "timeline")
-        protect = [src, *{s.media for s in plan.shots}]
-        request = build_request(args, media_dir, protect)
-        progress = TerminalProgress()
-        outcomes = render_shots(plan.to_render, request, progress)
-        spliced = None
-        if args.splice:
-            spliced = {}
-            for o in outcomes:
-                if o.error is None and o.generated:
-                    try:
-                        spliced[o.spec.clip_id] = splice_media(o.spec, o, media_dir, codec=request.codec)
-                    except Exception as exc:  # one failed splice is one failed shot
-                        from ..errors import LengthenError
+    outcomes, spliced = [], None
+    try:
+        with doc:
+            print_problems(plan, "timeline")
+            preflight(doc, plan, out, splice=args.splice, media_dir=media_dir)  # the format holds it: before media
+            protect = [src, *{s.media for s in plan.shots}]
+            request = build_request(args, media_dir, protect)
+            progress = TerminalProgress()
+            outcomes = render_shots(plan.to_render, request, progress)
+            if args.splice:
+                spliced = {}
+                for o in outcomes:
+                    if o.error is None and o.generated:
+                        try:
+                            spliced[o.spec.clip_id] = splice_media(o.spec, o, media_dir, codec=request.codec)
+                        except Exception as exc:  # one failed splice is one failed shot
+                            from ..errors import LengthenError
 
-                        if not isinstance(exc, LengthenError):
-                            raise
-                        o.error = exc
-        result = build_result(doc, plan, outcomes, spliced=spliced)
-        warnings = write_timeline(result, out, base_dir=doc.base_dir, protect=protect)
+                            if not isinstance(exc, LengthenError):
+                                raise
+                            o.error = exc
+            result = build_result(doc, plan, outcomes, spliced=spliced)
+            warnings = write_timeline(result, out, base_dir=doc.base_dir, protect=protect)
+            warnings += range_problems(result)
+    except BaseException:  # refused, cancelled or not written: the media made for this run go too
+        remove_outputs(outcomes, spliced, media_dir, created_dir)
+        raise
     failed = [o for o in outcomes if o.error is not None]
     for w in warnings:
         print(f"lengthen timeline: warning: {w}", file=sys.stderr)

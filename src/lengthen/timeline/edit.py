@@ -26,6 +26,7 @@ from ..fsutil import atomic_path
 from ..media.probe import assert_not_input
 from . import metadata as meta
 from .read import FORMAT_LOSSES, TimelineDoc, adapter_for, media_url
+from .reels import read_reel
 
 SPLICE_KEY = "lengthen"
 
@@ -42,25 +43,41 @@ def _tr(start, duration, rate):
     return otio.opentime.TimeRange(_rt(start, rate), _rt(duration, rate))
 
 
+def reel_of(path) -> str:
+    """The reel a media file carries (what the conform matches), or the writer's name for its stem."""
+    from ..media.writer import reel_name
+
+    return read_reel(path) or reel_name(Path(path).stem)
+
+
 def generated_clip(spec, gen, rate: Fraction, avail_start: int, trim: int = 0):
     """An OTIO clip for one GeneratedMedia: media reference in the source's timecode space, marker,
     colour, name suffix and metadata."""
     import opentimelineio as otio
 
-    tc_first = avail_start + gen.source_first_frame  # timecode frame of the media's frame 0
+    from ..timecode import timecode_to_frames
+
+    continuous = avail_start + gen.source_first_frame  # the source's timecode frame for the media's frame 0
+    tc_first = timecode_to_frames(gen.start_timecode, rate)  # the media's own (re-based before 00:00:00:00)
+    reel = gen.metadata.get("reel") or reel_of(gen.path)
     ref = otio.schema.ExternalReference(
         target_url=media_url(gen.path), available_range=_tr(tc_first, gen.frames, rate)
     )
+    meta.set_reel(ref, reel)
     source_range = _tr(tc_first + trim, gen.frames - trim, rate)
     clip = otio.schema.Clip(
         name=spec.clip + meta.suffix([gen.direction]), media_reference=ref, source_range=source_range
     )
+    meta.set_reel(clip, reel)
     info = {
         **gen.metadata,
         "direction": gen.direction,
         "frames_generated": gen.frames,
         "media": os.path.abspath(gen.path),
         "timecode": gen.start_timecode,
+        "timecode_rebased_frames": tc_first - continuous,
+        "reel": reel,
+        "source_reel": gen.metadata.get("source_reel") or Path(spec.media).stem,
         "source_first_frame": gen.source_first_frame,
         "source_clip": spec.clip,
         "source_clip_id": spec.clip_id,
@@ -135,27 +152,49 @@ def splice_clip(clip, spec, outcome, spliced: Path) -> None:
     """Relink ``clip`` (in the copy) to ``spliced`` media; see the module doc."""
     import opentimelineio as otio
 
+    from ..timecode import timecode_to_frames
+
     rate = Fraction(spec.rate)
-    avail_start = spec.metadata["avail_start"]
     by_dir = {g.direction: g for g in outcome.generated}
     head = by_dir["head"].frames if "head" in by_dir else 0
     tail = by_dir["tail"].frames if "tail" in by_dir else 0
     media_frames = spec.last - spec.first + 1
+    continuous = spec.metadata["avail_start"] + spec.first - head  # the source's timecode for the first frame
+    first_tc = timecode_to_frames(by_dir["head"].start_timecode, rate) if head else continuous
+    # A head before 00:00:00:00 re-bases the spliced media (it starts at 00:00:00:00): every range of the
+    # clip moves by ``shift`` frames, the kept original reference too, so both share one time space.
+    shift = first_tc - continuous
+    reel = reel_of(spliced)
     new_ref = otio.schema.ExternalReference(
-        target_url=media_url(spliced), available_range=_tr(avail_start - head, head + media_frames + tail, rate)
+        target_url=media_url(spliced), available_range=_tr(first_tc, head + media_frames + tail, rate)
     )
+    meta.set_reel(new_ref, reel)
     key = clip.active_media_reference_key
     refs = {k: v.clone() for k, v in clip.media_references().items()}
+    if shift:
+        for ref in refs.values():
+            if ref.available_range is not None:
+                ref.available_range = otio.opentime.TimeRange(
+                    ref.available_range.start_time + _rt(shift, rate), ref.available_range.duration
+                )
     refs[SPLICE_KEY] = new_ref
+    source_reel = (clip.metadata.get("cmx_3600") or {}).get("reel") or reel_of(spec.media) or Path(spec.media).stem
     clip.set_media_references(refs, SPLICE_KEY)
+    old = clip.source_range or clip.trimmed_range()
     if spec.metadata.get("mode") != "handles":
-        old = clip.source_range or clip.trimmed_range()
-        clip.source_range = otio.opentime.TimeRange(
-            old.start_time - _rt(head, rate), old.duration + _rt(head + tail, rate)
+        old = otio.opentime.TimeRange(old.start_time - _rt(head, rate), old.duration + _rt(head + tail, rate))
+    clip.source_range = otio.opentime.TimeRange(old.start_time + _rt(shift, rate), old.duration)
+    for marker in clip.markers:  # the editor's own markers keep their frames
+        marker.marked_range = otio.opentime.TimeRange(
+            marker.marked_range.start_time + _rt(shift, rate), marker.marked_range.duration
         )
+    meta.set_reel(clip, reel)
     info = {
         "mode": "splice",
         "spliced_media": os.path.abspath(spliced),
+        "reel": reel,
+        "source_reel": source_reel,
+        "timecode_rebased_frames": shift,
         "original_media_key": key,
         "source_clip": spec.clip,
         "source_clip_id": spec.clip_id,
@@ -176,7 +215,7 @@ def splice_clip(clip, spec, outcome, spliced: Path) -> None:
     info.update({k: first[k] for k in ("engine", "model", "seed", "banks") if k in first})
     clip.name = (clip.name or spec.clip) + meta.suffix([g.direction for g in outcome.generated])
     for g in outcome.generated:
-        start = avail_start - head if g.direction == "head" else avail_start + media_frames
+        start = first_tc if g.direction == "head" else first_tc + head + media_frames
         meta.mark(clip, _tr(start, g.frames, rate), g.direction, g.frames, info)
 
 
@@ -269,7 +308,9 @@ def write_timeline(timeline, out, *, base_dir: Path, protect=()) -> list[str]:
     if out.exists():
         raise TimelineError("output exists; refusing to overwrite (choose another name)", path=out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    timeline = timeline.deepcopy()
+    from .interchange import prepare_for
+
+    timeline = prepare_for(timeline, adapter)  # a copy
     bundle = adapter in ("otioz", "otiod")
     if Path(os.path.abspath(base_dir)) != Path(os.path.abspath(out.parent)) or bundle:
         rebase_media(timeline, base_dir, None if bundle else out.parent)

@@ -71,6 +71,23 @@ def mark(item, marked_range, direction: str, frames: int, info: dict) -> None:
     item.metadata[KEY] = lengthen_metadata(**info)
 
 
+def set_reel(obj, reel: str) -> None:
+    """Record ``reel`` where the adapters look: ``cmx_3600`` (EDL events) on a clip, the FCP7 XML
+    ``<timecode><reel>`` on a media reference."""
+    import opentimelineio as otio
+
+    if isinstance(obj, otio.schema.Clip):
+        data = dict(obj.metadata.get("cmx_3600") or {})
+        data["reel"] = reel
+        obj.metadata["cmx_3600"] = data
+    else:
+        fcp = dict(obj.metadata.get("fcp_xml") or {})
+        timecode = dict(fcp.get("timecode") or {})
+        timecode["reel"] = {"name": reel}
+        fcp["timecode"] = timecode
+        obj.metadata["fcp_xml"] = fcp
+
+
 def read_marks(item) -> dict | None:
     """Our metadata on an item, or None (works on any OTIO object with metadata)."""
     data = item.metadata.get(KEY)
