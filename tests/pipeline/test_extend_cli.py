@@ -117,6 +117,7 @@ def test_context_never_crosses_a_cut(testdata, tmp_path):
         "40:80",
         "--tail",
         "4f",
+        "--regenerate-existing",  # frames 81..84 exist: generate them anyway, to see what context is read
         "--engine",
         "freeze",
         "--no-faces",
@@ -167,3 +168,37 @@ def test_evaluate_prints_the_table_with_the_baselines(clip, tmp_path):
     )
     assert bad.returncode == 2 and "astro.mov" in bad.stderr and "--holdout 29" in bad.stderr
     assert not (tmp_path / "bad" / "results.json").exists()
+
+
+def test_range_generates_only_the_frames_the_file_lacks(clip, tmp_path):
+    """astro.mov has frames 0..29. --range 5:20 --head 8f --tail 12f: the file has 5 head frames (0..4)
+    and 9 tail frames (21..29); they are used as they are and only 3 + 3 frames beyond the file's ends
+    are generated, which the command says. --regenerate-existing makes all 20."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "timeline"))
+    from builders import verify_result
+
+    out = tmp_path / "out"
+    args = ["--range", "5:20", "--head", "8f", "--tail", "12f", "--engine", "freeze", "--no-faces"]
+    run = _run("extend", str(clip), *args, "-o", str(out), "--json")
+    assert run.returncode == 0, run.stderr
+    assert "head frames 0-4 exist in the file" in run.stderr and "tail frames 21-29 exist" in run.stderr
+    assert "--regenerate-existing" in run.stderr
+    report = json.loads(run.stdout)
+    head, tail = (probe(report["directions"][d]["media"]) for d in ("head", "tail"))
+    # 01:00:10:05 at 24 fps nominal: frame -3 is 01:00:10:02, frame 30 is 01:00:11:11
+    assert (head.frames, head.start_timecode, tail.frames, tail.start_timecode) == (3, "01:00:10:02", 3, "01:00:11:11")
+    assert head.reel != tail.reel and len({head.reel, tail.reel, probe(clip).reel}) == 3
+    timeline = verify_result(next(out.glob("*.otio")))
+    assert [(c.name, c.source_range.duration.value) for c in timeline.find_clips()] == [
+        ("astro [lengthen head]", 3),
+        ("astro", 30),  # the whole file: the range plus the frames it already had
+        ("astro [lengthen tail]", 3),
+    ]
+    run = _run("extend", str(clip), "--range", "5:20", "--tail", "4f", "--engine", "freeze", "--no-faces", "-o",
+               str(tmp_path / "none"))  # fmt: skip
+    assert run.returncode == 0 and "nothing to generate" in run.stdout and not (tmp_path / "none").exists()
+    run = _run("extend", str(clip), *args, "--regenerate-existing", "-o", str(tmp_path / "all"), "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert {d: v["frames_generated"] for d, v in report["directions"].items()} == {"head": 8, "tail": 12}
+    assert "exist in the file" not in run.stderr

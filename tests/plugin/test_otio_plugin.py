@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import opentimelineio as otio
 import pytest
 
 import lengthen.otio_plugin as plugin_pkg
-from lengthen.otio_plugin.media_linker import link_media_reference
+from lengthen.otio_plugin.media_linker import link_media_reference, search_folders
 
 MANIFEST = Path(plugin_pkg.__file__).with_name("plugin_manifest.json")
 
@@ -92,3 +94,30 @@ def test_linker_relinks_moved_generated_media(fresh_manifest, testdata, tmp_path
     assert link_media_reference(clip, {}).target_url == clip.media_reference.target_url
     fresh_manifest.setenv("LENGTHEN_MEDIA_PATH", str(new_home))
     assert link_media_reference(clip, {}).target_url.endswith("cut_ext_media/party_tail_v001.mov")
+
+
+def test_otioconvert_passes_search_paths_as_one_string(fresh_manifest, testdata, tmp_path, monkeypatch):
+    """``otioconvert -M search_paths=A:B`` hands the linker one string: it is split at os.pathsep,
+    not iterated by character (the real console tool, run in process)."""
+    from opentimelineio.console import otioconvert
+
+    fresh_manifest.setenv("OTIO_PLUGIN_MANIFEST_PATH", str(MANIFEST))
+    otio.plugins.ActiveManifest(force_reload=True)
+    old = tmp_path / "machine_a" / "party_tail_v001.mov"
+    elsewhere, new_home = tmp_path / "elsewhere", tmp_path / "machine_b"
+    elsewhere.mkdir()
+    (new_home / "cut_ext_media").mkdir(parents=True)
+    shutil.copyfile(testdata / "video" / "openmpf__video_01_h265_aac.mp4", new_home / "cut_ext_media" / old.name)
+    src, out = tmp_path / "cut_ext.otio", tmp_path / "relinked.otio"
+    otio.adapters.write_to_file(_generated_timeline(new_home, old), str(src))
+    paths = os.pathsep.join([str(elsewhere), str(new_home)])
+    argv = ["otioconvert", "-i", str(src), "-o", str(out), "-m", "lengthen_media", "-M", f"search_paths={paths}"]
+    monkeypatch.setattr(sys, "argv", argv)
+    otioconvert.main()
+    gen = otio.adapters.read_from_file(str(out), media_linker_name=None).find_clips()[0]
+    assert (
+        Path(otio.url_utils.filepath_from_url(gen.media_reference.target_url))
+        == (new_home / "cut_ext_media" / old.name).resolve()
+    )
+    assert search_folders({"search_paths": paths}) == [elsewhere, new_home]
+    assert search_folders({"search_paths": [str(elsewhere)]}) == [elsewhere]

@@ -117,14 +117,16 @@ def add_parser(sub) -> None:
         "keeping each character's face. Writes ProRes media with continuous timecode, an .otio "
         "with the extended shot, and report.json.",
         epilog="Lengths are frames (48f or 48) or seconds at the clip's rate (2s). Example: "
-        "lengthen extend shot.mov --range 65:184 --tail 24f -o out/",
+        "lengthen extend shot.mov --range 65:184 --tail 24f -o out/ (frames the file has after 184 are used, "
+        "only those beyond its end are generated, unless --regenerate-existing)",
     )
     p.add_argument("clip", metavar="CLIP", help="source media file")
     p.add_argument(
         "--range",
         default=None,
         metavar="IN:OUT",
-        help="first and last frame of the shot in the file, inclusive (default: the whole file)",
+        help="first and last frame of the shot in the file, inclusive (default: the whole file); --head/--tail "
+        "frames the file has beyond the range are used, only the missing ones are generated",
     )
     p.add_argument("--tail", default=None, metavar="LEN", help="frames to add after the last frame (e.g. 2s or 48f)")
     p.add_argument("--head", default=None, metavar="LEN", help="frames to add before the first frame")
@@ -137,6 +139,13 @@ def add_parser(sub) -> None:
         default=None,
         metavar="N",
         help="source frames the engine reads next to the cut (default 48)",
+    )
+    p.add_argument(
+        "--regenerate-existing",
+        action="store_true",
+        help="with --range: generate --head/--tail frames even where the file already has them (e.g. when the "
+        "frames after the range belong to the next shot); by default the file's own frames are used and only "
+        "the frames beyond its ends are generated",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_engine_options(p)
@@ -175,6 +184,14 @@ def make_spec(args):
     tail = parse_length(args.tail, info.rate) if args.tail else 0
     if head == 0 and tail == 0:
         raise UsageError("nothing to do: give --tail and/or --head (e.g. --tail 2s)")
+    existing = []  # what the file already has next to the range: used, not generated (unless asked)
+    if args.range is not None and not getattr(args, "regenerate_existing", False):
+        have_head, have_tail = min(head, first), min(tail, info.frames - 1 - last)
+        if have_head:
+            existing.append(f"head frames {first - have_head}-{first - 1} exist in the file")
+        if have_tail:
+            existing.append(f"tail frames {last + 1}-{last + have_tail} exist in the file")
+        first, last, head, tail = first - have_head, last + have_tail, head - have_head, tail - have_tail
     name = Path(args.clip).stem
     return ShotSpec(
         clip=name,
@@ -187,7 +204,22 @@ def make_spec(args):
         start_timecode=info.start_timecode,
         track="V1",
         clip_id="V1/0",
+        metadata={"existing_frames_used": existing},
     ), info
+
+
+def say_existing(spec, media) -> None:
+    """Tell the user which asked-for frames the file already had (used as they are)."""
+    import sys
+
+    existing = spec.metadata.get("existing_frames_used") or []
+    if existing:
+        print(
+            f"lengthen extend: {media}: {' and '.join(existing)}: used as they are, not generated "
+            f"(generating {spec.head_frames} head and {spec.tail_frames} tail frames beyond the file's ends; "
+            "--regenerate-existing generates them anyway)",
+            file=sys.stderr,
+        )
 
 
 def run(args) -> int:
@@ -198,6 +230,10 @@ def run(args) -> int:
     from .outputs import write_shot_outputs
 
     spec, info = make_spec(args)
+    say_existing(spec, args.clip)
+    if not spec.directions:
+        print("nothing to generate: the file already has every frame asked for; nothing written")
+        return 0
     out = Path(args.output) if args.output else Path("lengthen_out") / Path(args.clip).stem
     request = build_request(args, out / "media", protect=(args.clip,))
     progress = TerminalProgress()

@@ -1,10 +1,11 @@
 """The ``lengthen_media`` OTIO media linker (see the package docstring).
 
 Search order for a missing generated file ``NAME``: each folder of ``search_paths`` (argument
-map), then of ``$LENGTHEN_MEDIA_PATH``; in each folder ``NAME`` itself, then ``*_media/NAME``
-(the media folder the panel and ``lengthen timeline`` write beside an exported timeline). A file
-is accepted only when its size matches the recorded size (when one was recorded). No lengthen
-import beyond the standard library and OTIO, so it loads fast inside any OTIO tool.
+map: a list, or one string of folders separated by ``os.pathsep``), then of
+``$LENGTHEN_MEDIA_PATH``; in each folder ``NAME`` itself, then ``*_media/NAME`` (the media folder
+the panel and ``lengthen timeline`` write beside an exported timeline). A file is accepted only
+when its size matches the recorded size (when one was recorded). No lengthen import beyond the
+standard library and OTIO, so it loads fast inside any OTIO tool.
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ def _local_path(url: str) -> Path | None:
 
 
 def search_folders(argument_map: dict | None) -> list[Path]:
-    folders = list((argument_map or {}).get("search_paths", []) or [])
+    """``search_paths`` as a list of folders or one ``os.pathsep``-separated string (what
+    ``otioconvert -M search_paths=/a:/b`` passes), then ``$LENGTHEN_MEDIA_PATH``."""
+    given = (argument_map or {}).get("search_paths") or []
+    if isinstance(given, (str, os.PathLike)):
+        given = str(given).split(os.pathsep)
+    folders = [str(f) for f in given if str(f)]
     folders += [p for p in os.environ.get("LENGTHEN_MEDIA_PATH", "").split(os.pathsep) if p]
     return [Path(f).expanduser() for f in folders]
 
