@@ -69,11 +69,12 @@ def write(tl: otio.schema.Timeline, path: Path) -> Path:
     return path
 
 
-def verify_result(path: Path, rate=None) -> otio.schema.Timeline:
+def verify_result(path: Path, rate=None, list_markers: bool = True) -> otio.schema.Timeline:
     """Every result timeline the suite writes passes this: opentimelineio's own ``otiotool
     --verify-ranges --list-markers`` (run in process: every clip IN BOUNDS, every marker's timecode
     printable) and lengthen's range rules (no negative time on any range or media reference).
-    EDLs, which store no rate, are read with ``rate`` and checked as the .otio they read as."""
+    EDLs, which store no rate, are read with ``rate``, and FCP7 XML as lengthen reads it (clip markers
+    back in source time: the adapter reads them media-relative), then checked as the .otio they read as."""
     import contextlib
     import io
     import sys
@@ -82,24 +83,28 @@ def verify_result(path: Path, rate=None) -> otio.schema.Timeline:
 
     from opentimelineio.console import otiotool
 
+    from lengthen.timeline.read import fcp_markers_to_source_time
     from lengthen.timeline.verify import range_problems
 
     path = Path(path)
     kwargs = {"rate": float(Fraction(rate))} if path.suffix == ".edl" and rate is not None else {}
     tl = otio.adapters.read_from_file(str(path), **kwargs)
+    if path.suffix == ".xml":  # as lengthen reads FCP7 XML: clip markers back in source time
+        fcp_markers_to_source_time(tl)
     assert range_problems(tl) == []
     with tempfile.TemporaryDirectory() as tmp:
         target = path
-        if kwargs:
+        if kwargs or path.suffix == ".xml":
             target = Path(tmp) / "as_read.otio"
             otio.adapters.write_to_file(tl, str(target))
         out = io.StringIO()
-        argv = ["otiotool", "-i", str(target), "--verify-ranges", "--list-markers"]
+        argv = ["otiotool", "-i", str(target), "--verify-ranges"] + (["--list-markers"] if list_markers else [])
         with mock.patch.object(sys, "argv", argv), contextlib.redirect_stdout(out):
             otiotool.main()
     text = out.getvalue()
     assert "OUT OF BOUNDS" not in text, text
-    assert text.count("IN BOUNDS") == len(list(tl.find_clips())), text
+    known = [c for c in tl.find_clips() if c.media_reference.available_range is not None]  # (EDLs have none)
+    assert text.count("IN BOUNDS") == len(known), text
     return tl
 
 

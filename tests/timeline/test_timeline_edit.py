@@ -7,7 +7,7 @@ import os
 
 import opentimelineio as otio
 import pytest
-from builders import gap, media_clip, multitrack_timeline, timeline, track, write
+from builders import gap, media_clip, multitrack_timeline, timeline, track, verify_result, write
 
 from lengthen.config import ExtendRequest
 from lengthen.errors import LengthenError, TimelineError
@@ -47,7 +47,7 @@ def test_round_trip_new_track_in_sync(project, tiny_media):
     _run(path, project / "result.otio", handles=12)
     assert path.read_bytes() == before  # the input is never written
     json.loads((project / "result.otio").read_text())  # plain JSON
-    result = otio.adapters.read_from_file(str(project / "result.otio"))  # plain OTIO, no lengthen needed
+    result = verify_result(project / "result.otio")  # plain OTIO (no lengthen needed), ranges verified
     names = [t.name for t in result.tracks]
     assert names == ["V1", "V2", "A1", "LENGTHEN", "LENGTHEN 2"]
     for k in range(3):  # original tracks untouched
@@ -91,7 +91,7 @@ def test_splice_relinks_with_alternate_reference(project, tiny_media):
         project / "one.otio",
     )
     _run(path, project / "spliced.otio", splice=True, head="3f", tail="6f")
-    (clip,) = otio.adapters.read_from_file(str(project / "spliced.otio")).find_clips()
+    (clip,) = verify_result(project / "spliced.otio").find_clips()
     refs = clip.media_references()
     assert clip.active_media_reference_key == "lengthen" and set(refs) == {"DEFAULT_MEDIA", "lengthen"}
     assert otio.url_utils.filepath_from_url(refs["DEFAULT_MEDIA"].target_url) == str(tiny_media["b"])
@@ -120,7 +120,7 @@ def test_head_before_timeline_start_is_trimmed(project, tiny_media):
         project / "early.otio",
     )
     _run(path, project / "early_out.otio", handles=12)
-    result = otio.adapters.read_from_file(str(project / "early_out.otio"))
+    result = verify_result(project / "early_out.otio")
     # head 12 - 2 = 10 frames (-10..-1) would start at 5 + (-10 - 2) = -7: the first 7 are cut at timeline 0
     (clip,) = result.tracks[1].find_clips()
     assert _layout(result.tracks[1]) == [(0, 3, "A [lengthen head]")]
@@ -134,6 +134,7 @@ def test_head_before_timeline_start_is_trimmed(project, tiny_media):
 def test_bundle_and_refusals(project, tiny_media):
     path = write(multitrack_timeline(tiny_media), project / "cut.otio")
     _run(path, project / "bundle.otioz", tail="2f")
+    verify_result(project / "bundle.otioz")
     extract = project / "x"
     extract.mkdir()
     result = otio.adapters.read_from_file(str(project / "bundle.otioz"), extract_to_directory=str(extract))

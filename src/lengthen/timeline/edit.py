@@ -222,26 +222,38 @@ def splice_clip(clip, spec, outcome, spliced: Path) -> None:
 def build_result(doc: TimelineDoc, plan, outcomes, *, spliced: dict | None = None):
     """A new timeline: a deep copy of ``doc.timeline`` with the results; ``spliced`` maps a
     clip_id to its joined media (splice mode) — without it, generated clips go on new tracks."""
+    from ..timecode import from_rational_time
     from .read import timeline_rate
 
     result = doc.timeline.deepcopy()
-    generated, dropped = 0, []
+    tl_rate = timeline_rate(doc.timeline)
+    generated, dropped, guides = 0, [], []  # guides: (timeline start, frames, direction, clip name)
     if spliced is not None:
         for outcome in outcomes:
             if outcome.spec.clip_id in spliced:
                 m = outcome.spec.metadata
-                splice_clip(
-                    result.tracks[m["track_index"]][m["item_index"]],
-                    outcome.spec,
-                    outcome,
-                    spliced[outcome.spec.clip_id],
-                )
+                clip = result.tracks[m["track_index"]][m["item_index"]]
+                splice_clip(clip, outcome.spec, outcome, spliced[outcome.spec.clip_id])
                 generated += 1
+                if m.get("mode") != "handles":  # the new frames are in the cut (not handles): guide them
+                    where = clip.trimmed_range_in_parent()
+                    start, end = (
+                        from_rational_time(t, tl_rate) for t in (where.start_time, where.end_time_exclusive())
+                    )
+                    scale = tl_rate / Fraction(outcome.spec.rate)
+                    for g in outcome.generated:
+                        n = round(g.frames * scale)
+                        guides.append((start if g.direction == "head" else end - n, n, g.direction, outcome.spec.clip))
     else:
         placements, dropped = _placements(outcomes)
         generated = len(placements)
-        for track in _lanes(placements, timeline_rate(doc.timeline)):
+        for track in _lanes(placements, tl_rate):
             result.tracks.append(track)
+        for start, dur, clip in placements:
+            info = clip.metadata[meta.KEY]
+            guides.append((start, dur, info["direction"], info["source_clip"]))
+    for start, dur, direction, name in sorted(guides):  # timeline markers: editors without clip markers see them
+        result.tracks.markers.append(meta.marker(_tr(start, dur, tl_rate), direction, dur, source_clip=name))
     result.metadata[meta.KEY] = meta.jsonable(
         {
             "schema_version": meta.SCHEMA_VERSION,

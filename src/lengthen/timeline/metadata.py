@@ -54,18 +54,30 @@ def lengthen_metadata(**fields) -> dict:
     return jsonable({"schema_version": SCHEMA_VERSION, "color": COLOR, **fields})
 
 
+def comment(direction: str, frames: int) -> str:
+    return f"lengthen generated {int(frames)} {direction} frames (not camera footage)"
+
+
+def marker(marked_range, direction: str, frames: int, **extra):
+    """Our marker over ``marked_range``: name, colour, a comment (what Kdenlive shows) and metadata."""
+    import opentimelineio as otio
+
+    info = {"schema_version": SCHEMA_VERSION, "direction": direction, "frames_generated": int(frames), **extra}
+    return otio.schema.Marker(
+        name=MARKER_NAME,
+        marked_range=marked_range,
+        color=getattr(otio.schema.MarkerColor, COLOR),
+        comment=comment(direction, frames),
+        metadata={KEY: jsonable(info)},
+    )
+
+
 def mark(item, marked_range, direction: str, frames: int, info: dict) -> None:
     """Add our marker over the ``frames`` generated ``direction`` frames at ``marked_range`` (in
     the item's source time), colour the item and store ``info`` under ``metadata["lengthen"]``."""
     import opentimelineio as otio
 
-    marker = otio.schema.Marker(
-        name=MARKER_NAME,
-        marked_range=marked_range,
-        color=getattr(otio.schema.MarkerColor, COLOR),
-        metadata={KEY: {"schema_version": SCHEMA_VERSION, "direction": direction, "frames_generated": int(frames)}},
-    )
-    item.markers.append(marker)
+    item.markers.append(marker(marked_range, direction, frames))
     if hasattr(item, "color"):  # OTIO >= 0.18
         item.color = getattr(otio.core.Color, COLOR)
     item.metadata[KEY] = lengthen_metadata(**info)

@@ -37,9 +37,12 @@ FORMAT_LOSSES = {
     "(8 characters) and clip names/paths only from comments; it loses other tracks, gaps' meaning, "
     "markers' ranges and colours, metadata (lengthen provenance included), media length "
     "(available ranges) and the frame rate (give --rate)",
-    "fcp_xml": "FCP7 XML keeps tracks, clips, gaps, file paths, rates, timecode and markers; it loses OTIO "
-    "metadata outside its own namespace, clip colours, alternate media references and "
-    "transition types other than dissolves",
+    "fcp_xml": "FCP7 XML keeps tracks (and their names), clips, gaps, file paths, rates, timecode, reels and "
+    "markers (lengthen's with their colour, in media-relative frames); it loses OTIO metadata outside its own "
+    "namespace, alternate media references and transition types other than dissolves",
+    "fcpx_xml": "FCPXML (otio-fcpx-xml-adapter) keeps one storyline of clips, gaps, file paths, timecode and "
+    "markers; it loses transitions, reels, marker colours, OTIO metadata, tracks above a gap-free primary "
+    "storyline (so write results with --splice) and every rate but 24, 25, 30, 50 and 60 fps",
 }
 
 
@@ -126,7 +129,7 @@ def adapter_for(path: Path) -> str:
         raise TimelineError(
             f"no installed OTIO adapter handles {suffix or 'files without a suffix'!r} (known: "
             f"{', '.join('.' + k for k in known)}); "
-            "FCP7 XML and EDL need: pip install 'lengthen[adapters]'",
+            "FCP7 XML, FCPXML and EDL need: pip install 'lengthen[adapters]'",
             path=path,
         ) from None
 
@@ -176,9 +179,27 @@ def read_timeline(
         raise TimelineError(
             f"not a timeline: the file holds {kind!r}{unknown}; lengthen reads OTIO Timeline documents", path=path
         )
+    if adapter == "fcp_xml":
+        fcp_markers_to_source_time(timeline)
     doc = TimelineDoc(timeline=timeline, path=path, adapter=adapter, base_dir=base_dir, warnings=warnings, _tmp=tmp)
     _collect(doc, allow_media_outside, probe_media)
     return doc
+
+
+def fcp_markers_to_source_time(timeline) -> None:
+    """FCP7 XML counts a clip's markers from its media's first frame (as its ``<in>``); the adapter
+    reads them as written while it turns the clip's range into source time. Put the markers in
+    source time too (what OTIO means and lengthen writes back as media-relative)."""
+    import opentimelineio as otio
+
+    for clip in timeline.find_clips():
+        avail = clip.media_reference.available_range if clip.media_reference else None
+        if avail is None or not avail.start_time.value:
+            continue
+        for marker in clip.markers:
+            marker.marked_range = otio.opentime.TimeRange(
+                marker.marked_range.start_time + avail.start_time, marker.marked_range.duration
+            )
 
 
 def timeline_rate(timeline) -> Fraction:

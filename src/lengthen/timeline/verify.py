@@ -25,7 +25,8 @@ def range_problems(timeline) -> list[str]:
     for item in timeline.find_children():
         name = _name(item)
         if isinstance(item, otio.core.Item):
-            negative(f"{name}: source range", item.source_range)
+            if isinstance(item, otio.schema.Clip):  # (a track may start at negative time: EDL readers offset so)
+                negative(f"{name}: source range", item.source_range)
             for marker in item.markers:
                 negative(f"{name}: marker {marker.name!r}", marker.marked_range)
         if isinstance(item, otio.schema.Clip):
