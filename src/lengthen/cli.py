@@ -2,17 +2,23 @@
 
 Each sub-command lives in ``lengthen.commands.<name>`` with two functions:
 ``add_parser(subparsers)`` (argparse only: no heavy imports at module level, so ``--help`` stays
-fast) and ``run(args) -> int``. Exit codes: 0 ok, 1 one or more items failed, 2 bad usage/input.
+fast) and ``run(args) -> int``. Exit codes: 0 ok, 1 one or more items failed, 2 bad usage/input,
+70 a bug (one line and a crash log), 128+N stopped by signal N.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
+from pathlib import Path
 
 from . import __version__
-from .errors import LengthenError
+from .errors import Interrupted, LengthenError, UsageError, from_os_error
+from .fsutil import output_transaction
 
 # Order here is the order in --help.
 COMMANDS = (
@@ -39,37 +45,148 @@ def _available_commands():
                 raise
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one error line (exit 2), like every other user error."""
+
+    def error(self, message: str):
+        exc = UsageError(message)
+        exc.prog = self.prog  # "lengthen extend": the error line names the command
+        raise exc
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lengthen",
         description=(
             "Extend film and TV shots: generate frames before the head or after the tail of a "
             "clip, keeping each character's face, and hand them back as OTIO clips and ProRes media."
         ),
-        epilog="Exit codes: 0 ok, 1 an item failed, 2 bad usage or bad input.",
+        epilog="Exit codes: 0 ok, 1 an item failed, 2 bad usage or bad input (nothing written), "
+        f"{EXIT_BUG} a bug (see the crash log it names), 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM).",
     )
     parser.add_argument("--version", action="version", version=f"lengthen {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, module in _available_commands():
         module.add_parser(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        parser.print_help()
-        return 2
-    module = importlib.import_module(f"lengthen.commands.{args.command}")
+EXIT_BUG = 70  # EX_SOFTWARE: an internal error, not the user's
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+@contextlib.contextmanager
+def _stop_signals_raise():
+    """SIGTERM and SIGHUP raise :class:`Interrupted` like Ctrl-C does, so cleanup code runs for all three.
+    Only in the main thread (signal handlers cannot be set elsewhere); old handlers come back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum, signal.Signals(signum).name)
+
+    old = {}
+    for name in STOP_SIGNALS:
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                old[sig] = signal.signal(sig, handler)
+            except (OSError, ValueError):
+                continue
     try:
-        return int(module.run(args) or 0)
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+
+def write_crash_log(command: str, argv, exc: BaseException) -> Path | None:
+    """The traceback of an unexpected error, in a file (never on the terminal); its path or None."""
+    import datetime
+    import os
+    import platform
+    import tempfile
+    import traceback
+
+    text = (
+        f"lengthen {__version__} crash in {command!r}\n"
+        f"time: {datetime.datetime.now(datetime.timezone.utc).isoformat()}\n"
+        f"python: {sys.version.split()[0]} on {platform.platform()}\n"
+        f"argv: {list(argv) if argv is not None else sys.argv[1:]!r}\n\n"
+        + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    )
+    name = f"crash-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    folders = []
+    try:
+        from .paths import cache_dir
+
+        folders.append(lambda: cache_dir("crash"))
+    except Exception:  # noqa: BLE001 - the cache itself may be what broke
+        pass
+    folders.append(lambda: Path(tempfile.gettempdir()))
+    for folder in folders:
+        try:
+            path = folder() / name
+            path.write_text(text, encoding="utf-8")
+            return path
+        except Exception:  # noqa: BLE001 - try the next place
+            continue
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command. The error policy lives here (see README "What lengthen promises"):
+    a LengthenError is one line and its exit code; an unexpected exception is a bug: one line and a
+    crash log; a stop signal removes what the run created and exits 128+N. What the run created is
+    removed on every failure, so exit 2 means nothing was written."""
+    command = "lengthen"
+    try:
+        with _stop_signals_raise():
+            parser = build_parser()
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as exc:  # --help / --version
+                return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+            if not getattr(args, "command", None):
+                parser.print_help()
+                return 2
+            command = f"lengthen {args.command}"
+            module = importlib.import_module(f"lengthen.commands.{args.command}")
+            with output_transaction():
+                return int(module.run(args) or 0)
     except LengthenError as exc:
-        print(f"lengthen {args.command}: error: {exc}", file=sys.stderr)
+        _say(f"{getattr(exc, 'prog', command)}: error: {exc}")
         return exc.exit_code
+    except Interrupted as exc:
+        _say(f"{command}: stopped by {exc.name}; nothing partial was kept")
+        return 128 + exc.signum
     except KeyboardInterrupt:
-        print(f"lengthen {args.command}: interrupted; nothing partial was kept", file=sys.stderr)
-        return 1
+        _say(f"{command}: stopped by SIGINT; nothing partial was kept")
+        return 128 + 2
+    except OSError as exc:  # the file system said no: disk full, permission, a name too long
+        _say(f"{command}: error: {from_os_error(exc)}")
+        return 2
+    except MemoryError:
+        _say(f"{command}: error: not enough memory for this request (ask for fewer or smaller frames)")
+        return 2
+    except RecursionError as exc:
+        log = write_crash_log(command, argv, exc)
+        _say(f"{command}: error: an input is nested too deeply to read (details: {log})")
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback goes to a file
+        log = write_crash_log(command, argv, exc)
+        where = f"the traceback is in {log}" if log else "no crash log could be written"
+        _say(f"{command}: internal error (a bug in lengthen: {exc.__class__.__name__}); {where}; please report it")
+        return EXIT_BUG
+
+
+def _say(line: str) -> None:
+    line = " ".join(str(line).split("\n"))
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr closed or a broken pipe: nothing more to do
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -84,3 +84,48 @@ class MissingDependency(LengthenError):
         )
         self.module = module
         self.extra = extra
+
+
+class ResourceError(UsageError):
+    """A request the machine cannot serve: not enough disk or memory, an unwritable place."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) turned into an exception, so every ``with`` block and
+    ``finally`` on the way out runs and removes partial files. Derives from KeyboardInterrupt so code
+    that catches ``Exception`` never swallows it."""
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(name)
+        self.signum = signum
+        self.name = name
+
+
+_ERRNO_WORDS = {
+    "ENOSPC": "no space left on the device (disk full)",
+    "EDQUOT": "disk quota exceeded",
+    "EACCES": "permission denied",
+    "EPERM": "operation not permitted",
+    "EROFS": "read-only file system",
+    "ENAMETOOLONG": "file name too long",
+    "ENOENT": "not found",
+    "ENOTDIR": "a part of the path is a file, not a folder",
+    "EISDIR": "is a folder, not a file",
+    "EEXIST": "already exists",
+    "ELOOP": "too many levels of symbolic links",
+    "EIO": "input/output error",
+    "EMFILE": "too many open files",
+}
+
+
+def from_os_error(exc: OSError, path=None) -> LengthenError:
+    """An OSError from the file system as one LengthenError naming the file (disk full, permission...)."""
+    import errno
+
+    code = errno.errorcode.get(exc.errno or 0, "")
+    words = _ERRNO_WORDS.get(code) or (exc.strerror or exc.__class__.__name__).lower()
+    where = path if path is not None else (exc.filename if exc.filename not in (None, "") else None)
+    if isinstance(where, bytes):
+        where = where.decode("utf-8", "replace")
+    error = ResourceError(words, path=where) if code in ("ENOSPC", "EDQUOT") else UsageError(words, path=where)
+    return error

@@ -1,27 +1,93 @@
-"""Write files so that readers only ever see complete ones: temp name in the same folder, then rename."""
+"""Write files so that readers only ever see complete ones: temp name in the same folder, then rename.
+
+A run (one CLI command) opens an :func:`output_transaction`; every folder made with :func:`makedirs`
+and every file completed by :func:`atomic_path` (and the media writer, the bank saver) is recorded with
+:func:`record_created`. If the run fails or is stopped, :func:`output_transaction` removes exactly
+what it recorded, newest first, so a failed run leaves nothing behind and never touches a file it
+did not create. Outside a transaction (the panel, library use) nothing is recorded.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
+import shutil
 import uuid
 from pathlib import Path
+
+_LEDGER: contextvars.ContextVar[list | None] = contextvars.ContextVar("lengthen_created", default=None)
+
+
+def record_created(path: str | Path) -> None:
+    """Note that this run created ``path`` (a file or folder that did not exist before)."""
+    ledger = _LEDGER.get()
+    if ledger is not None:
+        ledger.append(Path(os.path.abspath(path)))
+
+
+def makedirs(path: str | Path) -> Path:
+    """``mkdir -p`` that records every folder it creates in the current output transaction."""
+    path = Path(path)
+    missing = []
+    p = Path(os.path.abspath(path))
+    while not os.path.lexists(p) and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+            continue
+        record_created(folder)
+    if not missing and not path.is_dir():
+        path.mkdir()  # raises FileExistsError / NotADirectoryError naming the path
+    return path
+
+
+@contextlib.contextmanager
+def output_transaction():
+    """Record what the body creates; on any exception (or a stop signal) remove it all again."""
+    ledger: list[Path] = []
+    token = _LEDGER.set(ledger)
+    try:
+        yield ledger
+    except BaseException:
+        rollback(ledger)
+        raise
+    finally:
+        _LEDGER.reset(token)
+
+
+def rollback(ledger: list[Path]) -> None:
+    for path in reversed(ledger):
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.lexists(path):
+                path.unlink()
+        except OSError:
+            continue
+    ledger.clear()
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error removed."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    makedirs(path.parent)
+    tmp = path.with_name(f".{path.stem[:80]}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    existed = os.path.lexists(path)
     try:
         yield tmp
         os.replace(tmp, path)
+        if not existed:
+            record_created(path)
     finally:
         if tmp.exists():
             if tmp.is_dir():
-                import shutil
-
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 tmp.unlink()

@@ -20,6 +20,7 @@ from .config import DEFAULT_CONTEXT_FRAMES, ExtendRequest
 from .engines.base import GenerateRequest, get_engine
 from .errors import Cancelled, EngineError, LengthenError, MediaError, UsageError
 from .executor import Executor, ShotJob
+from .fsutil import makedirs
 from .progress import SilentProgress
 from .shots import ShotSpec
 
@@ -144,7 +145,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             clip=spec.clip,
         )
     output_dir = Path(request.output_dir or Path(spec.media).parent / "lengthen_out")
-    output_dir.mkdir(parents=True, exist_ok=True)
+    makedirs(output_dir)
 
     backend = None
     if request.scan_faces or request.banks_dir is not None or request.refs:

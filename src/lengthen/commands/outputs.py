@@ -43,11 +43,11 @@ def shot_timeline(outcome, info):
 def write_shot_outputs(outcome, info, out: Path) -> dict:
     import opentimelineio as otio
 
-    from ..fsutil import atomic_path, atomic_write_text
+    from ..fsutil import atomic_path, atomic_write_text, makedirs
     from ..media.writer import versioned_path
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    makedirs(out)
     otio_path = versioned_path(out, f"{outcome.spec.clip}_extended", ".otio")
     with atomic_path(otio_path) as tmp:
         otio.adapters.write_to_file(shot_timeline(outcome, info), str(tmp), adapter_name="otio_json")

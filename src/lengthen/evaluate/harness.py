@@ -16,6 +16,7 @@ import numpy as np
 
 from ..config import ExtendRequest
 from ..errors import UsageError
+from ..fsutil import makedirs
 from ..shots import ShotSpec
 from .metrics import fidelity, seam_and_motion
 
@@ -60,7 +61,7 @@ def evaluate(spec: EvalSpec, engines: list[str], request: ExtendRequest, out_dir
     known = read_frames(spec.media, spec.first, known_last - spec.first + 1)
     truth = read_frames(spec.media, known_last + 1, spec.holdout)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    makedirs(out_dir)
     banks, backend = [], None
     if request.scan_faces:
         from ..faces.backends.registry import get_backend

@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import FaceError
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_write_text, makedirs, record_created
 from .quality import FaceQuality, select_references
 
 BANK_SCHEMA, BANK_VERSION = "lengthen.identity_bank", 1
@@ -151,7 +151,7 @@ class IdentityBank:
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
+        makedirs(folder.parent)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
         try:
             self._write(tmp)
@@ -264,8 +264,8 @@ def _read_json(path: Path, schema: str, version: int) -> dict:
 
 def _swap_in(tmp: Path, final: Path) -> None:
     """Rename a completed temporary folder over ``final`` (keeping the old one until done)."""
-    old = None
-    if final.exists():
+    old, existed = None, final.exists()
+    if existed:
         old = final.with_name(f".{final.name}.{os.getpid()}.old")
         shutil.rmtree(old, ignore_errors=True)
         os.replace(final, old)
@@ -277,6 +277,8 @@ def _swap_in(tmp: Path, final: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    if not existed:
+        record_created(final)
 
 
 # ---- bank sets -------------------------------------------------------------------------------
@@ -304,7 +306,7 @@ def save_banks(banks: Sequence[IdentityBank], directory: str | Path) -> Path:
     if index.exists():  # an existing bank set: must be ours and readable before we touch it
         old = _read_json(index, SET_SCHEMA, SET_VERSION)
         old_folders = [str(c.get("folder")) for c in old.get("characters", []) if isinstance(c, dict)]
-    directory.mkdir(parents=True, exist_ok=True)
+    makedirs(directory)
     for bank in banks:
         bank.save(directory / bank.id)
     doc = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from ..fsutil import atomic_path
+from ..fsutil import atomic_path, makedirs
 from .bank import IdentityBank
 
 THUMB = 96
@@ -38,7 +38,7 @@ def render_contact_sheet(banks: Sequence[IdentityBank], thumb: int = THUMB):
 def write_contact_sheet(banks: Sequence[IdentityBank], path: str | Path, thumb: int = THUMB) -> Path:
     """Render and write atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    makedirs(path.parent)
     sheet = render_contact_sheet(banks, thumb)
     with atomic_path(path) as tmp:
         sheet.save(tmp, format="PNG")

@@ -119,7 +119,9 @@ class VideoWriter:
     def open(self) -> None:
         import av
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        from ..fsutil import makedirs
+
+        makedirs(self.path.parent)
         try:
             self._container = av.open(str(self._tmp), "w", format=self.preset.container)
             stream = self._container.add_stream(self.preset.codec, rate=self.rate)
@@ -172,6 +174,9 @@ class VideoWriter:
             if self.frames_written == 0:
                 raise MediaError("no frames were written", path=self.path)
             os.replace(self._tmp, self.path)
+            from ..fsutil import record_created
+
+            record_created(self.path)
         except BaseException:
             self.abort()
             raise

@@ -22,7 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import TimelineError
-from ..fsutil import atomic_path
+from ..fsutil import atomic_path, makedirs
 from ..media.probe import assert_not_input
 from . import metadata as meta
 from .read import FORMAT_LOSSES, TimelineDoc, adapter_for, media_url
@@ -319,7 +319,7 @@ def write_timeline(timeline, out, *, base_dir: Path, protect=()) -> list[str]:
     assert_not_input(out, protect)
     if out.exists():
         raise TimelineError("output exists; refusing to overwrite (choose another name)", path=out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    makedirs(out.parent)
     from .interchange import prepare_for
 
     timeline = prepare_for(timeline, adapter)  # a copy

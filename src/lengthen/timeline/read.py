@@ -27,6 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import LengthenError, TimelineError
+from ..fsutil import makedirs
 from ..timecode import frames_to_timecode, from_rational_time, is_drop_frame_rate, otio_rate, rate_str
 
 NATIVE = {".otio": "otio_json", ".otioz": "otioz", ".otiod": "otiod"}
@@ -153,7 +154,7 @@ def read_timeline(
         if extract_dir is None:
             tmp = tempfile.TemporaryDirectory(prefix="lengthen-otioz-")
             extract_dir = tmp.name
-        Path(extract_dir).mkdir(parents=True, exist_ok=True)
+        makedirs(extract_dir)
         kwargs["extract_to_directory"] = str(extract_dir)
         base_dir = Path(extract_dir)
     elif adapter == "otiod":
