@@ -36,7 +36,7 @@ def test_plan_json_and_table(cut, capsys):
     }
     assert main(["plan", str(cut), "--head", "0", "--tail", "1s"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["clip", "id", "track", "media", "rate", "head", "tail", "seconds"]
+    assert lines[0].split() == ["clip", "id", "track", "media", "rate", "head", "tail", "seconds", "cuts"]
     assert lines[1].split() == [
         "A",
         "V1/1",
@@ -46,7 +46,8 @@ def test_plan_json_and_table(cut, capsys):
         "0",
         "24",
         "1.001",
-    ]  # 1 s at 23.976 = 24 frames
+        "-",
+    ]  # 1 s at 23.976 = 24 frames; no cut inside the media
     assert lines[-1].startswith("4 of 4 clips need frames, 96 frames in all")
 
 

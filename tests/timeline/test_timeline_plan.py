@@ -153,11 +153,19 @@ def test_handles_on_shared_videos(tmp_path, testdata):
         24,
     )
     plan = _plan(write(tl, tmp_path / "shared.otio"), handles=12)
-    # robot:   visible 5..20+6 = 26 of 0..239  -> head 12-5 = 7,   tail 0
-    # console: visible 65-2 = 63..184          -> head 0,          tail 0 (55 frames of media follow)
-    # morph:   visible 185..239                -> head 0,          tail 239+12-239 = 12
+    # The file holds three shots: robot 0..64, console 65..184, morph 185..239 (cuts at 65 and 185);
+    # frames across a cut are another shot's, not handles.
+    # robot:   visible 5..20+6 = 26, shot 0..64   -> head 12-5 = 7,   tail 0
+    # console: visible 65-2 = 63..184, shot 0..184 (the dissolve shows the cut) -> head 0,
+    #          tail 184+12-184 = 12 (frames 185.. are the morph shot)
+    # morph:   visible 185..239, shot 185..239    -> head 12-0 = 12,  tail 239+12-239 = 12
     # party (29.97 media on a 24 timeline): visible 3..27 of 0..30 -> head 12-3 = 9, tail 27+12-30 = 9
-    assert _frames(plan) == {"robot": (7, 0), "console": (0, 0), "morph": (0, 12), "party": (9, 9)}
+    assert _frames(plan) == {"robot": (7, 0), "console": (0, 12), "morph": (12, 12), "party": (9, 9)}
+    by_name = {s.clip: s for s in plan.shots}
+    assert (by_name["console"].last, by_name["console"].metadata["cut_after"]) == (184, 185)
+    assert (by_name["morph"].first, by_name["morph"].metadata["cut_before"]) == (185, 185)
+    assert by_name["morph"].generated_first_frame("head") == 173  # replaces the console's last 12 frames
+    assert _frames(_plan(write(tl, tmp_path / "shared2.otio"), handles=12, cuts=False))["morph"] == (0, 12)
     party = next(s for s in plan.shots if s.clip == "party")
     assert str(party.rate) == "30000/1001" and (party.first, party.last) == (0, 30)
     assert party.generated_timecode("tail") == "00:00:01:01"  # frame 31 at 30 fps nominal

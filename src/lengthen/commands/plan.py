@@ -68,12 +68,19 @@ def print_problems(plan, command: str) -> None:
         print(f"lengthen {command}: skipped {p.describe()}", file=sys.stderr)
 
 
+def _cut_cell(spec) -> str:
+    """Where a cut inside the media stops the handles: ``head@65``, ``tail@185``, or ``-``."""
+    m = spec.metadata
+    sides = (("head", "cut_before"), ("tail", "cut_after"))
+    return ",".join(f"{side}@{m[key]}" for side, key in sides if m.get(key) is not None) or "-"
+
+
 def format_table(plan) -> str:
     from pathlib import Path
 
-    from ..timeline.plan import shot_summary
+    from ..timeline.plan import cut_note, shot_summary
 
-    rows = [("clip", "id", "track", "media", "rate", "head", "tail", "seconds")]
+    rows = [("clip", "id", "track", "media", "rate", "head", "tail", "seconds", "cuts")]
     for s in plan.shots:
         d = shot_summary(s)
         rows.append(
@@ -86,17 +93,24 @@ def format_table(plan) -> str:
                 str(d["head_frames"]),
                 str(d["tail_frames"]),
                 f"{d['seconds']:.3f}",
+                _cut_cell(s),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
-        "  ".join(c.rjust(w) if i >= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+        "  ".join(c.rjust(w) if 5 <= i <= 7 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
         for r in rows
     ]
     total = sum(s.head_frames + s.tail_frames for s in plan.shots)
+    limited = sum(1 for s in plan.shots if cut_note(s))
     lines.append(
         f"{len(plan.to_render)} of {len(plan.shots)} clips need frames, {total} frames in all; "
         f"{len(plan.problems)} skipped"
+        + (
+            f"; {limited} limited by a cut inside the media (generated frames replace the other shot's)"
+            if limited
+            else ""
+        )
     )
     return "\n".join(lines)
 

@@ -1,8 +1,8 @@
 """Plan a timeline: which frames each clip needs, as :class:`~lengthen.shots.ShotSpec` values.
 
 Every planned shot's ``first``/``last`` is the clip's whole **available** media (media frames
-``0..media_frames-1``): the engine may read context anywhere in it, tails are generated after the
-end of the media and heads before its start. So a request is always "more media", and handles mode
+``0..media_frames-1``), or the part of it up to a cut inside the media (below): the engine may
+read context anywhere in it, tails are generated after its end and heads before its start. So a request is always "more media", and handles mode
 generates exactly the handle frames that are missing.
 
 Requests per clip, strongest first: an entry for the clip in the spec file, the command line
@@ -22,6 +22,15 @@ Spec file (``--spec SPEC.json``)::
 transitions not counted; or ``TRACKNAME/3``) or a clip name (every clip of that name). An entry
 holds ``head`` and/or ``tail`` (frames like ``12``/``"12f"`` or seconds ``"2s"`` at the clip's
 rate), or ``handles``, or ``"skip": true``. Id entries win over name entries.
+
+**Cuts inside the media.** Media often holds more than one shot (pre-edited reels, stock with
+cuts). Frames across a cut are not handles: planning looks for cuts near each clip's edges
+(:func:`lengthen.media.cuts.shot_bounds`, a colour-histogram detector over the frames within
+``max(2 s, the frames asked for)`` of the visible edges, decoded once per clip and cached) and
+stops the shot there: ``first`` is the cut before the clip (else 0), ``last`` the frame before the
+cut after it (else the media's last). Handles are counted inside the shot, and generated frames
+replace the other shot's frames across the cut (a head is generated before ``first``, a tail
+after ``last``). The metadata keys ``cut_before``/``cut_after`` say where a cut limited a clip.
 """
 
 from __future__ import annotations
@@ -152,7 +161,18 @@ def shot_summary(spec: ShotSpec) -> dict:
         "tail_frames": spec.tail_frames,
         "seconds": round(float((spec.head_frames + spec.tail_frames) / spec.rate), 3),
         "mode": spec.metadata.get("mode"),
+        "shot_first": spec.first,
+        "shot_last": spec.last,
+        "cut_before": spec.metadata.get("cut_before"),
+        "cut_after": spec.metadata.get("cut_after"),
     }
+
+
+def cut_note(spec: ShotSpec) -> str:
+    """"head: cut at 65; tail: cut at 185", or "" when no cut inside the media limits the clip."""
+    m = spec.metadata
+    sides = (("head", "cut_before"), ("tail", "cut_after"))
+    return "; ".join(f"{side}: cut at {m[key]}" for side, key in sides if m.get(key) is not None)
 
 
 def _match(spec_file: SpecFile, clips: list[TimelineClip]) -> dict[str, ClipRequest]:
@@ -177,8 +197,11 @@ def _match(spec_file: SpecFile, clips: list[TimelineClip]) -> dict[str, ClipRequ
     return {**by_name, **by_id}
 
 
-def plan_timeline(doc: TimelineDoc, *, head=None, tail=None, handles=None, spec: SpecFile | None = None) -> Plan:
-    """The plan for every usable clip of ``doc`` (clips with nothing to make get 0 and 0)."""
+def plan_timeline(
+    doc: TimelineDoc, *, head=None, tail=None, handles=None, spec: SpecFile | None = None, cuts: bool = True
+) -> Plan:
+    """The plan for every usable clip of ``doc`` (clips with nothing to make get 0 and 0).
+    ``cuts``: look for cuts inside the media near each clip's edges (see the module doc)."""
     command_line = ClipRequest(head=head, tail=tail, handles=handles)
     spec = spec or SpecFile()
     per_clip = _match(spec, doc.clips)
@@ -189,27 +212,51 @@ def plan_timeline(doc: TimelineDoc, *, head=None, tail=None, handles=None, spec:
         if request.skip:
             continue
         try:
-            plan.shots.append(plan_clip(clip, request))
+            bounds = None
+            if cuts:
+                bounds, warning = _find_bounds(clip, request)
+                if warning:
+                    plan.warnings.append(warning)
+            plan.shots.append(plan_clip(clip, request, bounds))
         except UsageError as exc:
             raise UsageError(exc.message, clip=clip.name) from None
     return plan
 
 
-def handle_frames(clip: TimelineClip, handles: int) -> tuple[int, int]:
+def _find_bounds(clip: TimelineClip, request: ClipRequest) -> tuple[dict | None, str | None]:
+    """(shot bounds, None) for ``clip``, or (None, warning) when its media cannot be decoded."""
+    from ..errors import LengthenError
+    from ..media.cuts import shot_bounds
+
+    asked = [parse_length(v, clip.rate) for v in (request.handles, request.head, request.tail) if v is not None]
+    window = max([round(2 * clip.rate), *asked])
+    try:
+        return shot_bounds(clip.media, clip.vis_first, clip.vis_last, clip.media_frames, window), None
+    except LengthenError as exc:
+        return None, f"clip {clip.name!r} ({clip.clip_id}): cuts inside the media not checked: {exc}"
+
+
+def handle_frames(clip: TimelineClip, handles: int, bounds: tuple[int, int] | None = None) -> tuple[int, int]:
     """(head, tail) frames missing for ``handles`` frames beyond what the timeline shows.
 
     Needed media: ``vis_first - handles .. vis_last + handles`` (visible range includes
-    transitions); existing media: ``0 .. media_frames - 1``.
+    transitions); existing media of this shot: ``bounds`` (first, last), by default the whole
+    media ``0 .. media_frames - 1`` (a cut inside the media narrows it, see :func:`plan_clip`).
     """
-    head = max(0, handles - clip.vis_first)
-    tail = max(0, clip.vis_last + handles - (clip.media_frames - 1))
+    first, last = bounds if bounds is not None else (0, clip.media_frames - 1)
+    head = max(0, handles - (clip.vis_first - first))
+    tail = max(0, clip.vis_last + handles - last)
     return head, tail
 
 
-def plan_clip(clip: TimelineClip, request: ClipRequest) -> ShotSpec:
+def plan_clip(clip: TimelineClip, request: ClipRequest, bounds: dict | None = None) -> ShotSpec:
+    """The shot for ``clip``; ``bounds`` (from :func:`lengthen.media.cuts.shot_bounds`) stops it
+    at cuts inside the media, else it spans the whole media."""
+    first, last = (bounds["first"], bounds["last"]) if bounds else (0, clip.media_frames - 1)
+    cut_meta = {"cut_before": bounds["cut_before"], "cut_after": bounds["cut_after"]} if bounds else {}
     if request.handles is not None:
         n = parse_length(request.handles, clip.rate)
-        head, tail = handle_frames(clip, n)
+        head, tail = handle_frames(clip, n, (first, last))
         mode = {"mode": "handles", "handles": n}
     else:
         head = parse_length(request.head, clip.rate) if request.head is not None else 0
@@ -219,8 +266,8 @@ def plan_clip(clip: TimelineClip, request: ClipRequest) -> ShotSpec:
         clip=clip.name,
         media=str(clip.media),
         rate=clip.rate,
-        first=0,
-        last=clip.media_frames - 1,
+        first=first,
+        last=last,
         head_frames=head,
         tail_frames=tail,
         start_timecode=clip.start_timecode,
@@ -238,5 +285,6 @@ def plan_clip(clip: TimelineClip, request: ClipRequest) -> ShotSpec:
             "avail_start": clip.avail_start,
             "track_index": clip.track_index,
             "item_index": clip.item_index,
+            **cut_meta,
         },
     )
