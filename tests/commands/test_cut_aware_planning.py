@@ -11,7 +11,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "timeline"))
 
-import numpy as np  # noqa: E402
 import opentimelineio as otio  # noqa: E402
 from builders import gap, media_clip, timeline, track, write  # noqa: E402
 

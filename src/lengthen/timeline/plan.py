@@ -2,8 +2,9 @@
 
 Every planned shot's ``first``/``last`` is the clip's whole **available** media (media frames
 ``0..media_frames-1``), or the part of it up to a cut inside the media (below): the engine may
-read context anywhere in it, tails are generated after its end and heads before its start. So a request is always "more media", and handles mode
-generates exactly the handle frames that are missing.
+read context anywhere in it, tails are generated after its end and heads before its start. So a
+request is always "more media", and handles mode generates exactly the handle frames that are
+missing.
 
 Requests per clip, strongest first: an entry for the clip in the spec file, the command line
 (``--head/--tail`` or ``--handles``), the spec file's ``default``, then handles mode with
@@ -169,7 +170,7 @@ def shot_summary(spec: ShotSpec) -> dict:
 
 
 def cut_note(spec: ShotSpec) -> str:
-    """"head: cut at 65; tail: cut at 185", or "" when no cut inside the media limits the clip."""
+    """ "head: cut at 65; tail: cut at 185", or "" when no cut inside the media limits the clip."""
     m = spec.metadata
     sides = (("head", "cut_before"), ("tail", "cut_after"))
     return "; ".join(f"{side}: cut at {m[key]}" for side, key in sides if m.get(key) is not None)
