@@ -269,7 +269,16 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             "context_frames": int(len(context)),
             "context_dropped_at_cut": int(dropped),
             "seed": best["seed"],
-            "identity": {"source": _strip(source_scores), "generated": _strip(best["scores"])},
+            "identity": {
+                "source": _strip(source_scores),
+                "generated": _strip(best["scores"]),
+                # faces below the same-person threshold for every character read as unknown
+                "threshold": getattr(best["scores"], "threshold", None),
+                "unknown": {
+                    "source": getattr(source_scores, "unknown", None),
+                    "generated": getattr(best["scores"], "unknown", None),
+                },
+            },
             **best["figures"],
             "candidates": [{"seed": c["seed"], "score": round(c["score"], 4), **c["figures"]} for c in candidates],
             "engine_info": jsonable(best["info"]),

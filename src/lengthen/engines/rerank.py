@@ -1,11 +1,12 @@
 """Identity scoring and best-of-N reranking of candidate extensions on the identity banks.
 
-Similarity is the cosine between a face's L2-normalised embedding and a bank's centroid (for the
-dlib backend the calibrated same-person threshold is 0.90, see ``faces.cluster.SAME_PERSON``). A
-character counts as *missing* in a scored frame when no face there is closer to it than to any
-other bank and at least as similar as the tracker's weak-link threshold
-(``faces.cluster.TRACK_WEAK``, 0.80 for dlib): losing the face is the real failure signal of a
-video model.
+Similarity is the cosine between a face's L2-normalised embedding and a bank's centroid. A face
+is a character's when it is closer to that bank than to any other and at least as similar as the
+backend's calibrated same-person threshold (0.90 for dlib, see ``faces.cluster.SAME_PERSON``);
+a face below it for every bank is **unknown** (someone the scan did not make a character, or a
+face the engine lost), never read as the nearest character. A character counts as *missing* in a
+scored frame when none of its faces is there: losing the face is the real failure signal of a
+video model. The scores carry ``threshold`` and ``unknown`` (see :class:`IdentityScores`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,28 @@ import numpy as np
 
 
 def present_threshold(backend) -> float:
-    from ..faces.cluster import TRACK_WEAK
+    """The similarity at which a face counts as a character: the backend's same-person threshold."""
+    from ..faces.cluster import SAME_PERSON
 
-    return TRACK_WEAK.get(getattr(backend, "name", ""), 0.5)
+    return SAME_PERSON.get(getattr(backend, "name", ""), 0.5)
+
+
+class IdentityScores(dict):
+    """bank id -> scores (a plain dict to iterate), plus ``threshold`` (the similarity a face
+    needs to count as a character) and ``unknown``: the faces that matched no character,
+    ``{"faces": n, "frames": scored frames with one, "nearest": {name: best similarity}}``."""
+
+    threshold: float | None = None
+    unknown: dict
+
+    def __init__(self, *args, threshold=None, unknown=None) -> None:
+        super().__init__(*args)
+        self.threshold = threshold
+        self.unknown = unknown if unknown is not None else {"faces": 0, "frames": 0, "nearest": {}}
+
+    def readout(self) -> dict:
+        """What reports keep: the threshold and the unknown faces."""
+        return {"threshold": self.threshold, "unknown": self.unknown}
 
 
 def scoring_settings(banks):
@@ -40,15 +60,19 @@ def _frame_embeddings(frame: np.ndarray, backend, settings) -> np.ndarray:
     return backend.embed(backend.align(frame, dets))
 
 
-def identity_scores(frames: np.ndarray, banks, backend, stride: int = 4, threshold: float | None = None) -> dict:
-    """Per bank id: mean / min similarity over scored frames and how many frames lost the face."""
+def identity_scores(
+    frames: np.ndarray, banks, backend, stride: int = 4, threshold: float | None = None
+) -> IdentityScores:
+    """Per bank id: mean / min similarity over scored frames and how many frames lost the face;
+    faces below ``threshold`` (default: the same-person threshold) for every bank are unknown."""
     if not banks or backend is None or len(frames) == 0:
-        return {}
+        return IdentityScores()
     threshold = present_threshold(backend) if threshold is None else threshold
     settings = scoring_settings(banks)
     picks = sorted(set(list(range(0, len(frames), max(1, stride))) + [len(frames) - 1]))
     centroids = np.stack([np.asarray(b.centroid, dtype=np.float32) for b in banks])  # (B, D)
     per_bank: list[list[float | None]] = [[] for _ in banks]
+    unknown_faces, unknown_frames, nearest = 0, 0, {}
     for t in picks:
         emb = _frame_embeddings(frames[t], backend, settings)  # (F, D)
         if len(emb) == 0:
@@ -56,12 +80,23 @@ def identity_scores(frames: np.ndarray, banks, backend, stride: int = 4, thresho
                 scores.append(None)
             continue
         sims = emb @ centroids.T  # (F, B)
-        owner = sims.argmax(axis=1)  # each face goes to its closest bank
+        owner = sims.argmax(axis=1)  # each face goes to its closest bank ...
+        best_of_face = sims.max(axis=1)
+        strangers = best_of_face < threshold  # ... unless it is below the threshold for all: unknown
+        if strangers.any():
+            unknown_faces += int(strangers.sum())
+            unknown_frames += 1
+            for f in np.flatnonzero(strangers):
+                name = banks[int(owner[f])].name
+                nearest[name] = round(max(nearest.get(name, -1.0), float(best_of_face[f])), 4)
         for b in range(len(banks)):
             mine = sims[owner == b, b]
             best = float(mine.max()) if len(mine) else None
             per_bank[b].append(best if best is not None and best >= threshold else None)
-    out = {}
+    out = IdentityScores(
+        threshold=round(float(threshold), 4),
+        unknown={"faces": unknown_faces, "frames": unknown_frames, "nearest": nearest},
+    )
     for bank, scores in zip(banks, per_bank):
         found = [s for s in scores if s is not None]
         out[bank.id] = {
@@ -71,6 +106,7 @@ def identity_scores(frames: np.ndarray, banks, backend, stride: int = 4, thresho
             "per_frame": [None if s is None else round(s, 4) for s in scores],
             "frames": picks,
             "missing": len(scores) - len(found),
+            "threshold": round(float(threshold), 4),
         }
     return out
 

@@ -44,6 +44,9 @@ def _identity(frames, banks, backend):
         "identity_min": round(float(np.min(mins)), 4) if mins else None,
         "faces_missing": missing,
         "per_character": {k: {kk: v[kk] for kk in ("name", "mean", "min", "missing")} for k, v in scores.items()},
+        # faces below the same-person threshold for every character: unknown, never the nearest name
+        "identity_threshold": getattr(scores, "threshold", None),
+        "faces_unknown": getattr(scores, "unknown", {}).get("faces", 0) if banks else 0,
     }
 
 
@@ -139,6 +142,7 @@ COLUMNS = (
     "identity_mean",
     "identity_min",
     "faces_missing",
+    "faces_unknown",
     "seconds",
 )
 

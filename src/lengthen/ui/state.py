@@ -16,14 +16,16 @@ from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
-from ..config import DEFAULT_CODEC, DEFAULT_ENGINE, DEFAULT_HANDLES, EngineSettings, ExtendRequest, build_request
-from ..engines.base import ENGINES
+from ..config import DEFAULT_CODEC, DEFAULT_ENGINE, DEFAULT_HANDLES, ExtendRequest
+from ..engines.base import ENGINES, EngineSettings
 from ..errors import UsageError
-from ..timecode import offset_timecode, parse_length
+from ..timecode import frames_to_timecode, offset_timecode, parse_length, timecode_to_frames
 from . import project as proj
 from .cast import Cast
 
 GPU_ENGINES = ("wan-vace", "ltx", "skyreels-df")
+# engines whose output does not depend on the seed: a re-roll would write the same frames again
+DETERMINISTIC_ENGINES = ("freeze", "motion", "flow-raw")
 UNITS = ("frames", "seconds")
 
 
@@ -45,7 +47,8 @@ class ShotRow:
     fraction: float | None = None
     eta: float | None = None  # seconds left in the current stage
     error: str | None = None
-    outcome: object = None  # lengthen.pipeline.ShotOutcome of the last good render
+    outcome: object = None  # lengthen.pipeline.ShotOutcome: the take in use (one of ``takes``)
+    takes: list = field(default_factory=list)  # every kept render of the current lengths, oldest first
     accepted: bool = False
     seeds_tried: list = field(default_factory=list)
     _stage_start: float = 0.0
@@ -69,12 +72,20 @@ class ShotRow:
 
     @property
     def available_head(self) -> int:
-        """Media frames before the first frame the edit plays (transitions included)."""
-        return max(0, self.clip.vis_first)
+        """Media frames of this shot before the first frame the edit plays (transitions included):
+        they stop at the media's start or at a cut inside the media (``spec.first``)."""
+        return max(0, self.clip.vis_first - self.spec.first)
 
     @property
     def available_tail(self) -> int:
-        return max(0, self.clip.media_frames - 1 - self.clip.vis_last)
+        return max(0, self.spec.last - self.clip.vis_last)
+
+    @property
+    def cut_note(self) -> str:
+        """Where a cut inside the media limits the handles ("" when none does)."""
+        m = self.spec.metadata
+        sides = (("head", "cut_before"), ("tail", "cut_after"))
+        return "; ".join(f"{s} stops at a cut (media frame {m[k]})" for s, k in sides if m.get(k) is not None)
 
 
 @dataclass
@@ -86,6 +97,7 @@ class Loaded:
     plan: object
     saved: dict | None
     sizes: dict = field(default_factory=dict)  # media -> (height, width)
+    record_start: int = 0  # the timeline's start, in frames at its rate (record timecode of frame 0)
 
 
 class PanelState:
@@ -94,6 +106,7 @@ class PanelState:
         self.doc = None
         self.plan = None
         self.rows: list[ShotRow] = []
+        self.problems: list = []  # lengthen.timeline.read.ClipProblem: clips the plan skipped (offline...)
         self.selected: str | None = None
         self.unit = "frames"
         self.handles = DEFAULT_HANDLES
@@ -105,10 +118,14 @@ class PanelState:
         self.cast = Cast()
         self.scan_status = "idle"  # idle | scanning | done | failed
         self.scan_message = ""
+        self.unassigned: list = []  # faces the scan found but put in no character: (media, frame, box)
         self.banks_key: str | None = None
         self.sizes: dict = {}
+        self.record_start = 0
+        self.gpu: bool | None = None  # CUDA available? None: not known yet (GPU engines refused until known)
         self.running = False
         self.run_started: float | None = None
+        self.on_undoable = None  # fn(label, before, after): the panel's undo stack (see snapshot())
         self._listeners: list = []
 
     # -- listeners -------------------------------------------------------------------------
@@ -119,12 +136,47 @@ class PanelState:
         for fn in list(self._listeners):
             fn(what, key)
 
+    # -- undo ------------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """The editable plan of every shot (lengths, mode, takes, acceptance, seed) and the handles:
+        what an undo step restores."""
+        return {
+            "handles": self.handles,
+            "rows": {
+                r.clip_id: (r.spec, r.mode, r.seed, list(r.takes), r.outcome, r.accepted, r.status, r.error)
+                for r in self.rows
+            },
+        }
+
+    def restore_snapshot(self, snap: dict) -> None:
+        if self.running:
+            raise UsageError("wait for the run to finish (or cancel it) before undoing")
+        self.handles = snap["handles"]
+        for r in self.rows:
+            saved = snap["rows"].get(r.clip_id)
+            if saved is not None:
+                r.spec, r.mode, r.seed, takes, r.outcome, r.accepted, r.status, r.error = saved
+                r.takes = list(takes)
+        self._emit("shots")
+
+    def _undoable(self, label: str, change):
+        """Run ``change()``; when it changed the plan, hand (label, before, after) to the undo stack."""
+        before = self.snapshot()
+        result = change()
+        after = self.snapshot()
+        if self.on_undoable is not None and _differs(before, after):
+            self.on_undoable(label, before, after)
+        return result
+
     # -- timeline --------------------------------------------------------------------------
     @staticmethod
     def read(path, handles: int = DEFAULT_HANDLES, progress=None) -> Loaded:
-        """Read and plan a timeline and its saved project (worker side: probes media)."""
+        """Read and plan a timeline and its saved project (worker side: probes media and looks
+        for cuts inside the media near each clip's edges)."""
         from ..media.probe import probe
+        from ..timecode import from_rational_time
         from ..timeline import plan_timeline, read_timeline
+        from ..timeline.read import timeline_rate
 
         path = Path(path)
         doc = read_timeline(path)
@@ -138,29 +190,35 @@ class PanelState:
                 if str(c.media) not in sizes:
                     info = probe(c.media)
                     sizes[str(c.media)] = (info.height, info.width)
+            start = doc.timeline.global_start_time
+            record_start = from_rational_time(start, timeline_rate(doc.timeline)) if start is not None else 0
         except BaseException:
             doc.close()
             raise
-        return Loaded(path, doc, plan, saved, sizes)
+        return Loaded(path, doc, plan, saved, sizes, record_start)
 
     def adopt(self, loaded: Loaded) -> None:
         """Take a read timeline; restore the saved choices of the same timeline."""
         self.close()
         self.timeline_path, self.doc, self.plan, self.sizes = loaded.path, loaded.doc, loaded.plan, loaded.sizes
+        self.record_start = loaded.record_start
         by_id = {c.clip_id: c for c in loaded.doc.clips}
         self.rows = [ShotRow(clip=by_id[s.clip_id], spec=s) for s in loaded.plan.shots]
+        self.problems = list(loaded.plan.problems)
         self.selected = self.rows[0].clip_id if self.rows else None
         if loaded.saved:
             self._restore(loaded.saved)
-        self.scan_status, self.scan_message = "idle", ""
+        self.scan_status, self.scan_message, self.unassigned = "idle", "", []
         self._emit("timeline")
 
     def close(self) -> None:
         if self.doc is not None:
             self.doc.close()
         self.doc, self.plan, self.rows, self.timeline_path, self.selected = None, None, [], None, None
+        self.problems = []
         self.cast = Cast()
         self.banks_key = None
+        self.running = False
 
     @property
     def project_dir(self) -> Path:
@@ -174,11 +232,30 @@ class PanelState:
                 return r
         raise UsageError(f"no shot {clip_id!r} in this timeline")
 
+    def find_row(self, clip_id: str) -> ShotRow | None:
+        return next((r for r in self.rows if r.clip_id == clip_id), None)
+
+    def table_entries(self) -> list:
+        """The shot table's lines in timeline order: every ShotRow and every skipped clip
+        (a ClipProblem: offline media and the like stay listed with their note)."""
+
+        def order(entry):
+            cid = entry.clip_id
+            track, _, n = str(cid).rpartition("/")
+            return (track, int(n) if n.isdigit() else 0)
+
+        return sorted([*self.rows, *self.problems], key=order)
+
     def select(self, clip_id: str | None) -> None:
         if clip_id is not None:
             self.row(clip_id)
         self.selected = clip_id
         self._emit("selection", clip_id)
+
+    def record_timecode(self, row: ShotRow) -> str:
+        """Record (timeline) timecode where the clip starts."""
+        rate = row.clip.timeline_rate
+        return frames_to_timecode(self.record_start + row.clip.timeline_in, rate)
 
     # -- lengths ---------------------------------------------------------------------------
     def set_unit(self, unit: str) -> None:
@@ -193,11 +270,17 @@ class PanelState:
         return str(frames)
 
     def parse_length(self, row: ShotRow, text) -> int:
-        """Frames from what an editor typed: in the current unit, or with an explicit f / s."""
+        """Frames from what an editor typed: in the current unit, with an explicit f / s, or a
+        timecode duration (``00:00:01:00`` is one second at the clip's rate)."""
         text = str(text).strip()
-        if self.unit == "seconds" and text and text[-1].isdigit():
-            text += "s"
         try:
+            if ":" in text or ";" in text:
+                frames = timecode_to_frames(text, row.rate)
+                if frames < 0:
+                    raise UsageError(f"length must not be negative: {text!r}")
+                return frames
+            if self.unit == "seconds" and text and text[-1].isdigit():
+                text += "s"
             return parse_length(text or "0", row.rate)
         except UsageError as exc:
             raise UsageError(exc.message, clip=row.clip.name) from None
@@ -211,24 +294,33 @@ class PanelState:
             raise UsageError("length must not be negative", clip=row.clip.name)
         head = frames if direction == "head" else row.spec.head_frames
         tail = frames if direction == "tail" else row.spec.tail_frames
-        self._set_lengths(row, head, tail, "lengths")
+        self._undoable(
+            f"{direction} of {row.clip.name} = {frames}", lambda: self._set_lengths(row, head, tail, "lengths")
+        )
 
     def fill_handles(self, handles=None, clip_ids=None) -> None:
-        """Handles mode: each (or each listed) shot gets the frames its ``handles`` lack."""
-        from ..timeline import handle_frames
-
+        """Handles mode: each (or each listed) shot gets the frames its ``handles`` lack. Handles
+        stop at the media's ends and at cuts inside the media (``spec.first``/``spec.last``)."""
         if handles is not None:
             n = (
                 handles
                 if isinstance(handles, int)
                 else parse_length(str(handles), self.rows[0].rate if self.rows else 24)
             )
+        else:
+            n = self.handles
+
+        def change():
+            from ..timeline import handle_frames
+
             self.handles = int(n)
-        for row in self.rows:
-            if clip_ids is None or row.clip_id in clip_ids:
-                head, tail = handle_frames(row.clip, self.handles)
-                self._set_lengths(row, head, tail, "handles", emit=False)
-        self._emit("shots")
+            for row in self.rows:
+                if clip_ids is None or row.clip_id in clip_ids:
+                    head, tail = handle_frames(row.clip, self.handles, (row.spec.first, row.spec.last))
+                    self._set_lengths(row, head, tail, "handles", emit=False)
+            self._emit("shots")
+
+        self._undoable(f"fill {n} f handles", change)
 
     def _set_lengths(self, row: ShotRow, head: int, tail: int, mode: str, emit: bool = True) -> None:
         meta = {**row.spec.metadata, "mode": mode}
@@ -240,14 +332,23 @@ class PanelState:
         row.spec = replace(row.spec.with_lengths(head, tail), metadata=meta)
         row.mode = mode
         if changed and row.status != "running":
-            row.outcome, row.accepted, row.status, row.error = None, False, "planned", None
+            row.outcome, row.takes, row.accepted, row.status, row.error = None, [], False, "planned", None
         if emit:
             self._emit("shots", row.clip_id)
 
     # -- engine settings -------------------------------------------------------------------
+    def engine_available(self, name: str) -> str | None:
+        """None when ``name`` can run here, else why not (GPU engines need CUDA)."""
+        if name in GPU_ENGINES and not self.gpu:
+            return "needs an NVIDIA GPU with CUDA" + (" (checking…)" if self.gpu is None else "; none found here")
+        return None
+
     def set_engine(self, name: str) -> None:
         if name not in ENGINES:
             raise UsageError(f"unknown engine {name!r}; known engines: {', '.join(ENGINES)}")
+        why = self.engine_available(name)
+        if why:
+            raise UsageError(f"engine {name!r} {why}; run `lengthen doctor`")
         self.engine = name
         self._emit("settings")
 
@@ -255,14 +356,20 @@ class PanelState:
         self.settings = replace(self.settings, **changes)  # EngineSettings validates
         self._emit("settings")
 
-    def memory_estimate(self) -> str | None:
-        """The GPU memory a run of the current GPU engine needs (largest shot), or None."""
-        if self.engine not in GPU_ENGINES or not self.rows:
+    @property
+    def deterministic(self) -> bool:
+        """True when the engine ignores the seed (a re-roll would write the same frames)."""
+        return self.engine in DETERMINISTIC_ENGINES
+
+    def memory_estimate(self, engine: str | None = None) -> str | None:
+        """The GPU memory a run of the current (or the named) GPU engine needs (largest shot), or None."""
+        engine = engine or self.engine
+        if engine not in GPU_ENGINES or not self.rows:
             return None
         from ..engines import presets
 
         try:
-            preset = presets.get_preset(self.settings.preset or self.engine)
+            preset = presets.get_preset(self.settings.options.get("preset", engine))
             frames = max(max(r.spec.head_frames, r.spec.tail_frames) for r in self.rows)
             h, w = max(self.sizes.values()) if self.sizes else (1080, 1920)
             gb = presets.estimate_gb(preset, max(frames, 1), h, w, self.settings.offload, self.settings.vae_tiling)
@@ -275,10 +382,15 @@ class PanelState:
         self.banks_key, self.scan_status, self.scan_message = key, "scanning", "looking for faces..."
         self._emit("characters")
 
-    def scan_finished(self, banks, warnings=(), used=None) -> None:
+    def scan_finished(self, banks, warnings=(), used=None, unassigned=()) -> None:
         self.cast.set_banks(banks, used if used is not None else self._saved_used)
+        self.unassigned = list(unassigned)
         self.scan_status = "done"
-        self.scan_message = f"{len(banks)} characters" + (f"; {len(warnings)} warnings" if warnings else "")
+        self.scan_message = (
+            f"{len(banks)} characters"
+            + (f"; {len(self.unassigned)} faces in no character" if self.unassigned else "")
+            + (f"; {len(warnings)} warnings" if warnings else "")
+        )
         self._emit("characters")
 
     def scan_failed(self, message: str) -> None:
@@ -299,26 +411,27 @@ class PanelState:
     def request_for(self, row: ShotRow, banks_dir: Path | None) -> ExtendRequest:
         seed = row.seed if row.seed is not None else self.settings.seed
         protect = tuple(str(p) for p in (self.timeline_path, *(r.clip.media for r in self.rows)))
-        request = build_request(
+        return ExtendRequest(
             engine=self.engine,
-            settings=self.settings,
-            seed=seed,
+            settings=replace(self.settings, seed=seed),
             codec=self.codec,
             output_dir=self.project_dir / "media",
+            banks_dir=banks_dir,
             scan_faces=False,
             context_frames=self.context_frames,
             protect=protect,
         )
-        # the run's banks folder is written from the job's banks when the shot starts (pipeline.run_shot)
-        return replace(request, banks_dir=banks_dir)
 
     def run_items(self, clip_ids=None) -> list:
         """The work of a run, as plain values; marks those shots queued. Default: every shot
-        with frames to make and no result yet."""
-        from ..executor import ShotJob
+        with frames to make and no result yet; ``clip_ids``: those shots (run selected)."""
+        from .jobs import RunItem
 
         if self.running:
             raise UsageError("a run is already in progress")
+        why = self.engine_available(self.engine)
+        if why:
+            raise UsageError(f"engine {self.engine!r} {why}; choose a CPU engine")
         items = []
         for row in self.rows:
             wanted = row.clip_id in clip_ids if clip_ids is not None else row.outcome is None
@@ -326,17 +439,19 @@ class PanelState:
                 continue
             banks = self.cast.banks_for(row.spec.media)
             folder = self.project_dir / "run_banks" / Cast.key(banks) if banks else None
-            items.append(ShotJob(row.spec, self.request_for(row, folder), tuple(banks), key=row.clip_id))
+            items.append(RunItem(row.clip_id, row.spec, self.request_for(row, folder), banks))
             row.status, row.error, row.fraction, row.eta, row.stage = "queued", None, None, None, ""
         if items:
             self.running, self.run_started = True, time.monotonic()
-            self._run_ids = {i.key for i in items}
+            self._run_ids = [i.clip_id for i in items]
+            self._shot_times = []
         self._emit("run")
         return items
 
     def shot_started(self, clip_id: str) -> None:
         row = self.row(clip_id)
         row.status, row.stage, row.fraction, row.eta, row._stage_start = "running", "", 0.0, None, time.monotonic()
+        row._shot_start = row._stage_start
         self._emit("shots", clip_id)
 
     def shot_progress(
@@ -352,19 +467,25 @@ class PanelState:
 
     def shot_done(self, clip_id: str, outcome) -> None:
         row = self.row(clip_id)
+        row.takes.append(outcome)
         row.outcome, row.status, row.fraction, row.eta, row.error = outcome, "done", 1.0, None, None
+        row.accepted = False
         row.seeds_tried.append(row.seed if row.seed is not None else self.settings.seed)
+        self._shot_times.append(time.monotonic() - getattr(row, "_shot_start", time.monotonic()))
         self._emit("shots", clip_id)
 
     def shot_failed(self, clip_id: str, message: str) -> None:
         row = self.row(clip_id)
-        row.status, row.error, row.eta = "failed", message, None
+        row.error, row.eta = message, None
+        row.status = "failed" if row.outcome is None else "done"  # an earlier take stays in use
         self._emit("shots", clip_id)
 
     def run_finished(self, cancelled: bool = False) -> None:
         for row in self.rows:
             if row.status in ("queued", "running"):
                 row.status, row.eta = ("cancelled" if cancelled else "planned"), None
+                if row.outcome is not None:
+                    row.status = "done"
         self.running = False
         self._emit("run")
 
@@ -372,39 +493,94 @@ class PanelState:
         row = self.row(clip_id)
         if on and row.outcome is None:
             raise UsageError("nothing to accept yet: run the shot first", clip=row.clip.name)
-        row.accepted = on
-        self._emit("shots", clip_id)
+
+        def change():
+            row.accepted = on
+            self._emit("shots", clip_id)
+
+        self._undoable(f"{'accept' if on else 'un-accept'} {row.clip.name}", change)
+
+    def choose_take(self, clip_id: str, index: int, accept: bool = False) -> None:
+        """Use take ``index`` of the shot's takes (and accept it)."""
+        row = self.row(clip_id)
+        if not 0 <= index < len(row.takes):
+            raise UsageError(f"no take {index + 1}; this shot has {len(row.takes)}", clip=row.clip.name)
+
+        def change():
+            row.outcome, row.status = row.takes[index], "done"
+            row.accepted = accept or (row.accepted and row.outcome is row.takes[index])
+            self._emit("shots", clip_id)
+
+        self._undoable(f"take {index + 1} of {row.clip.name}", change)
 
     def reroll(self, clip_id: str) -> int:
-        """Forget the shot's result and give it a new seed; returns the seed."""
+        """Keep the shot's takes and give it a new seed for the next run; returns the seed."""
         row = self.row(clip_id)
-        tried = row.seeds_tried or [self.settings.seed]
-        row.seed = max(tried + [row.seed or 0]) + 1
-        row.outcome, row.accepted, row.status, row.error = None, False, "planned", None
-        self._emit("shots", clip_id)
-        return row.seed
+        if self.deterministic:
+            raise UsageError(
+                f"engine {self.engine!r} ignores the seed: a re-roll would make the same frames; "
+                "choose another engine to try a different take",
+                clip=row.clip.name,
+            )
+
+        def change():
+            tried = row.seeds_tried or [self.settings.seed]
+            row.seed = max(tried + [row.seed or 0]) + 1
+            row.outcome, row.accepted, row.status, row.error = None, False, "planned", None
+            self._emit("shots", clip_id)
+            return row.seed
+
+        return self._undoable(f"re-roll {row.clip.name}", change)
+
+    def run_progress(self, now=None) -> tuple[float, float | None, str]:
+        """(fraction of the run done, seconds left or None, text) for the overall progress bar,
+        from the same numbers the rows show: each finished shot counts 1, the running one its
+        stage's fraction; seconds left are the running shot's stage ETA until a shot has finished,
+        then the mean time per finished shot for those still to come."""
+        ids = list(getattr(self, "_run_ids", []))
+        if not self.running or not ids:
+            return 0.0, None, ""
+        now = time.monotonic() if now is None else now
+        rows = [r for r in self.rows if r.clip_id in ids]
+        finished = sum(1 for r in rows if r.status in ("done", "failed"))
+        running = next((r for r in rows if r.status == "running"), None)
+        part = (running.fraction or 0.0) if running is not None else 0.0
+        fraction = min(1.0, (finished + part) / len(ids))
+        left_after = len(ids) - finished - (1 if running is not None else 0)
+        eta = None
+        times = getattr(self, "_shot_times", [])
+        if times:
+            per = sum(times) / len(times)
+            current = 0.0
+            if running is not None:
+                current = max(per - (now - getattr(running, "_shot_start", now)), running.eta or 0.0)
+            eta = current + per * left_after
+        elif running is not None and running.eta is not None and left_after == 0:
+            eta = running.eta
+        n = finished + (1 if running is not None else 0)
+        text = f"shot {max(1, n)}/{len(ids)}"
+        if running is not None:
+            text += f" · {running.stage or 'starting'}"
+        text += f" · ETA {eta:.0f} s" if eta is not None else " · ETA after the first shot"
+        return fraction, eta, text
 
     def overall_eta(self) -> float | None:
-        """Seconds left in the run: time per finished shot so far times the shots left."""
-        if not self.running or self.run_started is None:
-            return None
-        finished = sum(r.status in ("done", "failed") for r in self.rows if r.clip_id in self._run_ids)
-        left = len(self._run_ids) - finished
-        if not finished or not left:
-            return None
-        return (time.monotonic() - self.run_started) / finished * left
+        return self.run_progress()[1]
 
     def outcomes_for_export(self, only_accepted: bool = True) -> list:
         return [r.outcome for r in self.rows if r.outcome is not None and (r.accepted or not only_accepted)]
 
     # -- project file ----------------------------------------------------------------------
     _saved_used = None
-    _run_ids: set = set()
+    _run_ids: list = []
+    _shot_times: list = []
 
     def project_data(self) -> dict:
         shots = {}
         for r in self.rows:
-            o = r.outcome
+            takes = [
+                {"generated": [proj.generated_to_dict(g) for g in t.generated], "report": t.report} for t in r.takes
+            ]
             shots[r.clip_id] = {
                 "clip": r.clip.name,
                 "mode": r.mode,
@@ -413,8 +589,8 @@ class PanelState:
                 "seed": r.seed,
                 "seeds_tried": r.seeds_tried,
                 "accepted": r.accepted,
-                "generated": [proj.generated_to_dict(g) for g in o.generated] if o is not None else None,
-                "report": o.report if o is not None else None,
+                "takes": takes,
+                "take": next((i for i, t in enumerate(r.takes) if t is r.outcome), None),
             }
         settings = asdict(self.settings)
         return {
@@ -426,6 +602,7 @@ class PanelState:
             "context_frames": self.context_frames,
             "banks_key": self.banks_key,
             "used_characters": sorted(self.cast.used) if self.cast.banks else self._saved_used,
+            "selected": self.selected,
             "shots": shots,
         }
 
@@ -437,13 +614,20 @@ class PanelState:
         return proj.save_project(self.timeline_path, jsonable(self.project_data()))
 
     def _restore(self, data: dict) -> None:
+        """Put back every saved choice exactly: unit, handles, engine and its settings, codec,
+        context, characters in use, selection, and per shot its lengths, mode, seed, takes, the
+        take in use and its acceptance (takes whose media is gone are dropped)."""
         from ..pipeline import ShotOutcome
 
         self.unit = data.get("unit", self.unit) if data.get("unit") in UNITS else self.unit
+        try:
+            self.handles = max(0, int(data.get("handles", self.handles)))
+        except (TypeError, ValueError):
+            pass
         if data.get("engine") in ENGINES:
             self.engine = data["engine"]
         try:
-            self.settings = EngineSettings.from_dict(data.get("settings", {}))
+            self.settings = EngineSettings(**data.get("settings", {}))
         except (TypeError, UsageError):
             pass
         self.codec = data.get("codec", self.codec)
@@ -453,18 +637,39 @@ class PanelState:
             saved = data.get("shots", {}).get(row.clip_id)
             if not saved or saved.get("clip") != row.clip.name:
                 continue
-            if saved.get("mode") == "lengths":
-                self._set_lengths(row, int(saved["head"]), int(saved["tail"]), "lengths", emit=False)
+            mode = saved.get("mode") if saved.get("mode") in ("handles", "lengths") else "handles"
+            self._set_lengths(row, int(saved["head"]), int(saved["tail"]), mode, emit=False)
             row.seed, row.seeds_tried = saved.get("seed"), list(saved.get("seeds_tried") or [])
-            gen = saved.get("generated")
-            if (
-                gen
-                and (row.spec.head_frames, row.spec.tail_frames) == (int(saved["head"]), int(saved["tail"]))
-                and all(Path(g["path"]).is_file() for g in gen)
-            ):
-                row.outcome = ShotOutcome(
-                    spec=row.spec,
-                    generated=[proj.generated_from_dict(g) for g in gen],
-                    report=saved.get("report") or {},
-                )
+            takes = saved.get("takes")
+            if takes is None and saved.get("generated"):  # a project written before takes existed
+                takes = [{"generated": saved["generated"], "report": saved.get("report")}]
+                saved = {**saved, "take": 0}
+            row.takes = []
+            chosen = saved.get("take")
+            for i, t in enumerate(takes or []):
+                gen = t.get("generated") or []
+                if gen and all(Path(g["path"]).is_file() for g in gen):
+                    outcome = ShotOutcome(
+                        spec=row.spec,
+                        generated=[proj.generated_from_dict(g) for g in gen],
+                        report=t.get("report") or {},
+                    )
+                    row.takes.append(outcome)
+                    if i == chosen:
+                        row.outcome = outcome
+            if row.outcome is not None:
                 row.status, row.accepted, row.fraction = "done", bool(saved.get("accepted")), 1.0
+        if data.get("selected") in {r.clip_id for r in self.rows}:
+            self.selected = data["selected"]
+
+
+def _differs(a: dict, b: dict) -> bool:
+    if a["handles"] != b["handles"] or a["rows"].keys() != b["rows"].keys():
+        return True
+    for key, x in a["rows"].items():
+        y = b["rows"][key]
+        if (x[0].head_frames, x[0].tail_frames, x[1:3], x[5:]) != (y[0].head_frames, y[0].tail_frames, y[1:3], y[5:]):
+            return True
+        if x[4] is not y[4] or len(x[3]) != len(y[3]):
+            return True
+    return False
