@@ -26,12 +26,17 @@ WAIT = 240_000  # ms: a ceiling for a loaded 2-core machine, never reached in a 
 def make_window(qtbot, tmp_path):
     windows = []
 
-    def make(**kwargs) -> MainWindow:
+    def make(answer: bool = True, size=(1300, 850), **kwargs) -> MainWindow:
+        kwargs.setdefault("check_gpu", False)
         w = MainWindow(
             qsettings=QSettings(str(tmp_path / f"panel{len(windows)}.ini"), QSettings.Format.IniFormat), **kwargs
         )
+        w.asked = []  # every confirmation the window asked for, answered with ``answer``
+        w.confirm = lambda title, text: w.asked.append(title) or answer
+        if not kwargs["check_gpu"]:
+            w.state.gpu = False  # as on this machine (a test below checks the real probe)
         qtbot.addWidget(w)
-        w.resize(1300, 850)
+        w.resize(*size)
         w.show()
         windows.append(w)
         return w

@@ -56,7 +56,11 @@ def test_rows_lengths_and_handles(cut):
         0,
         12,
     )
-    assert (console.available_head, console.available_tail, console.spec.tail_frames) == (100, 92, 0)
+    # console shows 100..147 of the console shot 65..184 (cuts inside the media at 65 and 185):
+    # the handles stop at the cuts, not at the media's ends
+    assert (console.available_head, console.available_tail, console.spec.tail_frames) == (35, 37, 0)
+    assert console.cut_note == "head stops at a cut (media frame 65); tail stops at a cut (media frame 185)"
+    assert party.cut_note == ""
     assert party.source_in == "00:00:01:20" and console.source_out == "00:00:06:03"  # 147 at 24 fps
     state.set_length("V1/2", "tail", "0.5s")
     assert console.spec.tail_frames == 12 and console.mode == "lengths"
@@ -84,19 +88,68 @@ def test_reroll_memory_estimate_and_project_round_trip(cut):
     assert party.outcome.generated[0].frames == 3 and console.outcome.generated[0].direction == "head"
     state.accept("V1/1")
     assert state.outcomes_for_export() == [party.outcome]
+    with pytest.raises(UsageError, match="ignores the seed"):  # freeze: a re-roll would write the same frames
+        state.reroll("V1/2")
+    state.gpu = False  # what the panel finds on a machine without CUDA
+    with pytest.raises(UsageError, match="CUDA"):
+        state.set_engine("wan-vace")
+    assert "GB" in state.memory_estimate("wan-vace") and state.memory_estimate() is None  # a CPU engine
+    state.set_engine("builtin")
     assert state.reroll("V1/2") == 6 and console.outcome is None and console.status == "planned"
+    assert len(console.takes) == 1  # the first take is kept (a take list to choose from)
     assert state.request_for(console, None).settings.seed == 6
-    assert state.memory_estimate() is None  # a CPU engine
-    state.set_engine("wan-vace")
-    assert "GB" in state.memory_estimate()
     state.set_engine("freeze")
+    state.select("V1/2")
     state.save_project()
     again = _open(cut)
     p2, c2 = again.rows
     assert (p2.spec.tail_frames, p2.mode, p2.status, p2.accepted) == (3, "lengths", "done", True)
     assert p2.outcome.generated[0].path == party.outcome.generated[0].path
-    assert (c2.spec.head_frames, c2.seed, c2.outcome) == (2, 6, None)
-    assert (again.engine, again.settings.seed) == ("freeze", 5)
+    assert (c2.spec.head_frames, c2.seed, c2.outcome, len(c2.takes)) == (2, 6, None, 1)
+    assert (again.engine, again.settings.seed, again.selected) == ("freeze", 5, "V1/2")
+
+
+def test_reopening_restores_handles_and_acceptances_exactly(cut):
+    """Bug 1 of issue 22: 8 f handles, Fill handles, run, Accept, close, reopen twice."""
+    state = _open(cut)
+    state.set_engine("freeze")
+    state.fill_handles(8)
+    party, console = state.rows
+    assert (party.spec.tail_frames, console.spec.head_frames, console.spec.tail_frames) == (8, 0, 0)
+    _drive(state, state.run_items())
+    state.accept("V1/1")
+    state.save_project()
+    before = state.project_data()
+    for _ in range(2):  # reopen twice: the autosave of the first reopening must not lose anything
+        state.close()
+        state = _open(cut)
+        assert state.handles == 8
+        party = state.rows[0]
+        assert (party.spec.tail_frames, party.mode, party.status, party.accepted) == (8, "handles", "done", True)
+        assert state.project_data() == before
+        state.save_project()
+
+
+def test_undo_snapshots_and_timecode_entry(cut):
+    state = _open(cut)
+    steps = []
+    state.on_undoable = lambda label, before, after: steps.append((label, before, after))
+    state.set_length("V1/2", "tail", "00:00:01:00")  # a timecode duration: one second at 24 fps
+    assert state.rows[1].spec.tail_frames == 24 and steps[-1][0] == "tail of console = 24"
+    state.fill_handles(30)
+    assert state.rows[1].spec.tail_frames == 0 and len(steps) == 2
+    state.restore_snapshot(steps[-1][1])  # undo the fill
+    assert (state.rows[1].spec.tail_frames, state.rows[1].mode, state.handles) == (24, "lengths", 12)
+    state.restore_snapshot(steps[0][1])
+    assert state.rows[1].spec.tail_frames == 0
+    state.fill_handles(30)
+    n = len(steps)
+    state.fill_handles(30)  # no change: nothing to undo
+    assert len(steps) == n
+    with pytest.raises(UsageError, match="console"):
+        state.set_length("V1/2", "head", "00:00:01:99")
+    # party, before it, is 40 media frames at 30000/1001: 32 frames of the 24 fps timeline
+    assert state.record_timecode(state.rows[1]) == "00:00:01:08"
 
 
 def _bank(bank_id: str, media: str, n: int, seed: int) -> IdentityBank:

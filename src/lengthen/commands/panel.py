@@ -1,4 +1,4 @@
-"""lengthen panel [TIMELINE] [--screenshot PNG] [--timeout S] [--handoff JSON]"""
+"""lengthen panel [TIMELINE] [--screenshot PNG] [--size WxH] [--select CLIP_ID] [--timeout S] [--handoff JSON]"""
 
 from __future__ import annotations
 
@@ -27,6 +27,17 @@ def add_parser(sub) -> None:
         help="--screenshot: give up waiting after S seconds (default 300)",
     )
     p.add_argument(
+        "--size",
+        default="1500x940",
+        metavar="WxH",
+        help="--screenshot: window size in pixels (default 1500x940; the panel works from 1024x700)",
+    )
+    p.add_argument(
+        "--select",
+        metavar="CLIP_ID",
+        help="--screenshot: select this shot (e.g. V1/2) once the timeline is read, to show its review",
+    )
+    p.add_argument(
         "--handoff",
         metavar="JSON",
         help="after each export write the result's paths here (used by the host "
@@ -47,4 +58,8 @@ def run(args) -> int:
         raise LengthenError("the panel needs PyQt6, which is not installed here: pip install 'pyqt6>=6.6'") from None
     from ..ui.app import run_panel
 
-    return run_panel(args.timeline, args.screenshot, args.timeout, args.handoff)
+    try:
+        w, h = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size takes WIDTHxHEIGHT in pixels, e.g. 1024x700, not {args.size!r}") from None
+    return run_panel(args.timeline, args.screenshot, args.timeout, args.handoff, size=(w, h), select=args.select)

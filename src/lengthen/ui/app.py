@@ -11,6 +11,9 @@ STYLE = """
 QGroupBox { font-weight: bold; border: 1px solid #3a3a3a; border-radius: 4px; margin-top: 14px; padding-top: 4px; }
 QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 4px; }
 QTableView { gridline-color: #3a3a3a; }
+QTableView:focus, QListWidget:focus, QScrollArea:focus, PreviewPane:focus { border: 1px solid #e040fb; }
+QPushButton:focus, QToolButton:focus, QComboBox:focus, QSpinBox:focus, QLineEdit:focus, QCheckBox:focus,
+QSlider:focus { border: 1px solid #e040fb; }
 """
 
 
@@ -79,7 +82,24 @@ def save_screenshot(window, path: Path) -> Path:
     return path
 
 
-def run_panel(timeline=None, screenshot=None, timeout: float = 300.0, handoff=None, size=(1500, 940)) -> int:
+def _report_slot_errors(window) -> None:
+    """An exception escaping a Qt slot aborts the process under PyQt6 unless ``sys.excepthook`` is
+    replaced: print it and show it in the panel instead (the session goes on)."""
+    import traceback
+
+    def hook(kind, value, tb):
+        traceback.print_exception(kind, value, tb)
+        try:
+            window.show_error(f"{kind.__name__}: {value}")
+        except Exception:
+            pass
+
+    sys.excepthook = hook
+
+
+def run_panel(
+    timeline=None, screenshot=None, timeout: float = 300.0, handoff=None, size=(1500, 940), select=None
+) -> int:
     from .main_window import MainWindow
 
     if screenshot is not None and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -90,7 +110,11 @@ def run_panel(timeline=None, screenshot=None, timeout: float = 300.0, handoff=No
     window.show()
     if timeline is not None:
         window.open_timeline(Path(timeline))
+    if screenshot is not None and select is not None:
+        wait_idle(window, timeout)
+        window._try(lambda: window.state.select(select))
     if screenshot is None:
+        _report_slot_errors(window)
         code = app.exec()
         return int(code)
     idle = wait_idle(window, timeout)

@@ -30,8 +30,13 @@ CROP = 56
 MAX_CROPS = 10
 
 
-def shown_faces(bank) -> list[int]:
-    """References first, then the best other faces, at most MAX_CROPS."""
+def shown_faces(bank, previous: list[int] | None = None) -> list[int]:
+    """References first, then the best other faces, at most MAX_CROPS. With ``previous`` (the
+    faces shown before an edit of the same bank) the order stays put: ticking or unticking a face
+    never moves the faces under the mouse; only faces new to the list are added at the end."""
+    if previous is not None and all(0 <= i < len(bank) for i in previous):
+        extra = [r for r in bank.references if r not in previous]
+        return list(previous) + extra
     rest = sorted((i for i in range(len(bank)) if i not in bank.references), key=lambda i: -bank.quality[i].combined)
     return (list(bank.references) + rest)[:MAX_CROPS]
 
@@ -65,6 +70,7 @@ class CharactersPane(QWidget):
         self.crop_buttons: dict[tuple[str, int], QToolButton] = {}
         self.use_boxes: dict[str, QCheckBox] = {}
         self.name_edits: dict[str, QLineEdit] = {}
+        self._shown: dict[str, tuple[int, list[int]]] = {}  # bank id -> (faces in it, faces shown in order)
 
     def _edit(self, action: str, *args) -> None:
         try:
@@ -98,6 +104,14 @@ class CharactersPane(QWidget):
             empty = QLabel("No faces found. Add a photo to give a character by hand.")
             empty.setWordWrap(True)
             self.rows.addWidget(empty)
+        if st.unassigned:
+            self.unassigned = QLabel(
+                "Faces in no character: " + "; ".join(st.unassigned) + ". Scores read such faces as unknown; "
+                "add a photo of anyone who matters."
+            )
+            self.unassigned.setWordWrap(True)
+            self.unassigned.setStyleSheet("color: #fbc02d;")
+            self.rows.addWidget(self.unassigned)
         self.rows.addStretch(1)
 
     def _row(self, bank) -> QWidget:
@@ -128,7 +142,10 @@ class CharactersPane(QWidget):
         box.addLayout(head)
         crops = QHBoxLayout()
         crops.setSpacing(3)
-        for face in shown_faces(bank):
+        before = self._shown.get(bank.id)
+        faces = shown_faces(bank, before[1] if before and before[0] == len(bank) else None)
+        self._shown[bank.id] = (len(bank), faces)
+        for face in faces:
             crops.addWidget(self._crop(bank, face))
         crops.addStretch(1)
         box.addLayout(crops)

@@ -6,6 +6,7 @@ the GUI and can be cancelled; tests call them directly. Every loop calls ``progr
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -36,8 +37,10 @@ def run_shots(items: list, progress, on_event) -> dict:
 
 def load_characters(ranges: dict, settings, key: str, project_banks: Path, progress) -> tuple[list, list[str], bool]:
     """(banks, warnings, scanned): the project's edited characters for this media set, else the
-    cached scan, else a new scan (stored in the cache and the project)."""
+    cached scan, else a new scan (stored in the cache and the project). Use
+    :func:`unassigned_faces` for the faces the scan left in no character."""
     from ..faces.bank import load_banks, save_banks
+    from ..fsutil import atomic_write_text
     from .scanning import cached_scan, scan_timeline, store_scan
 
     if (project_banks / "characters.json").is_file():
@@ -45,12 +48,28 @@ def load_characters(ranges: dict, settings, key: str, project_banks: Path, progr
     banks = cached_scan(key)
     scanned = banks is None
     warnings: list[str] = []
+    unassigned: list[str] = []
     if banks is None:
-        banks, warnings = scan_timeline(ranges, settings, progress=progress)
+        banks, warnings = scan_timeline(ranges, settings, progress=progress, unassigned=unassigned)
         progress.check()
         store_scan(key, banks)
+        atomic_write_text(cache_unassigned(key), json.dumps(unassigned))
     save_banks(banks, project_banks)
     return banks, warnings, scanned
+
+
+def cache_unassigned(key: str) -> Path:
+    from ..paths import cache_dir
+
+    return cache_dir("faces") / f"{key}.unassigned.json"
+
+
+def unassigned_faces(key: str) -> list[str]:
+    """Lines naming the faces the scan of media set ``key`` put in no character ([] if unknown)."""
+    try:
+        return [str(x) for x in json.loads(cache_unassigned(key).read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):
+        return []
 
 
 def save_characters(banks: list, folder: Path, progress=None) -> Path:
@@ -95,8 +114,10 @@ def filmstrip(clip, count: int, width: int, progress) -> list[tuple[str, int, st
 
 def preview(spec, outcome, direction: str, source_frames: int, width: int, progress) -> dict:
     """The seam of one generated direction as a frame list: source frames next to the cut and
-    the generated ones in playing order, which of them are generated, and the scores."""
+    the generated ones in playing order, which of them are generated, each frame's timecode,
+    and the scores (with the same-person threshold and the faces that matched no character)."""
     from ..media.reader import read_frames
+    from ..timecode import offset_timecode
 
     gen = next((g for g in outcome.generated if g.direction == direction), None)
     if gen is None:
@@ -108,9 +129,13 @@ def preview(spec, outcome, direction: str, source_frames: int, width: int, progr
     if direction == "tail":
         src = read_frames(spec.media, spec.last - k + 1, k)
         frames, generated = np.concatenate([src, new]), [False] * k + [True] * gen.frames
+        timecodes = [offset_timecode(spec.start_timecode, spec.last - k + 1 + i, spec.rate) for i in range(k)]
+        timecodes += [offset_timecode(gen.start_timecode, i, spec.rate) for i in range(gen.frames)]
     else:
         src = read_frames(spec.media, spec.first, k)
         frames, generated = np.concatenate([new, src]), [True] * gen.frames + [False] * k
+        timecodes = [offset_timecode(gen.start_timecode, i, spec.rate) for i in range(gen.frames)]
+        timecodes += [offset_timecode(spec.start_timecode, spec.first + i, spec.rate) for i in range(k)]
     progress.check()
     thumbs = np.stack([_thumb(f, width) for f in frames])  # t h w 3
     progress.report("preview", 2, 2)
@@ -124,6 +149,9 @@ def preview(spec, outcome, direction: str, source_frames: int, width: int, progr
         "first_source_frame": spec.last - k + 1 if direction == "tail" else gen.source_first_frame,
         "scores": identity.get("generated", {}),
         "source_scores": identity.get("source", {}),
+        "threshold": identity.get("threshold"),
+        "unknown": identity.get("unknown", {}),
+        "timecodes": timecodes,
         "seam_jump": info.get("seam_jump"),
         "motion_energy": info.get("motion_energy"),
         "seed": gen.metadata.get("seed"),

@@ -59,8 +59,12 @@ def merge_across_media(banks: list, threshold: float) -> list:
     ]
 
 
-def scan_timeline(ranges: dict, settings, backend=None, progress=None) -> tuple[list, list[str]]:
-    """(characters, warnings) for the media ``ranges`` (see :func:`scan_ranges`)."""
+def scan_timeline(
+    ranges: dict, settings, backend=None, progress=None, unassigned: list | None = None
+) -> tuple[list, list[str]]:
+    """(characters, warnings) for the media ``ranges`` (see :func:`scan_ranges`). ``unassigned``,
+    when given, gets one line per file whose scan left faces in no character (people seen too
+    rarely to make one): the panel shows them, and scores read such faces as unknown."""
     from ..faces.cluster import same_person_threshold
     from ..faces.scan import make_backend, scan
 
@@ -78,6 +82,8 @@ def scan_timeline(ranges: dict, settings, backend=None, progress=None) -> tuple[
             warnings.append(str(exc))
             continue
         warnings.extend(str(e) for e in result.errors)
+        if unassigned is not None and result.dropped_faces:
+            unassigned.append(f"{result.dropped_faces} faces in {Path(media).name} (seen too rarely)")
         for bank in result.banks:
             banks.append(replace(bank, id=f"tmp_{len(banks):04d}"))
     threshold = (

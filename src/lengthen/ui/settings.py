@@ -79,6 +79,12 @@ class SettingsPane(QWidget):
         self._updating = True
         try:
             st, s = self.state, self.state.settings
+            model = self.engine.model()
+            for i in range(self.engine.count()):  # GPU engines only where CUDA is
+                name = self.engine.itemData(i)
+                why = st.engine_available(name)
+                model.item(i).setEnabled(why is None)
+                self.engine.setItemData(i, f"{name}: {why}" if why else ENGINE_NOTES.get(name, ""), 3)
             self.engine.setCurrentIndex(max(0, self.engine.findData(st.engine)))
             if self.quality.findText(s.quality) < 0:
                 self.quality.addItem(s.quality)  # e.g. "tiny", set by a test or a project file

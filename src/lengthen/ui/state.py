@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
-from ..config import DEFAULT_CODEC, DEFAULT_ENGINE, DEFAULT_HANDLES, ExtendRequest
-from ..engines.base import ENGINES, EngineSettings
+from ..config import DEFAULT_CODEC, DEFAULT_ENGINE, DEFAULT_HANDLES, EngineSettings, ExtendRequest, build_request
+from ..engines.base import ENGINES
 from ..errors import UsageError
 from ..timecode import frames_to_timecode, offset_timecode, parse_length, timecode_to_frames
 from . import project as proj
@@ -369,7 +369,7 @@ class PanelState:
         from ..engines import presets
 
         try:
-            preset = presets.get_preset(self.settings.options.get("preset", engine))
+            preset = presets.get_preset(self.settings.preset or engine)
             frames = max(max(r.spec.head_frames, r.spec.tail_frames) for r in self.rows)
             h, w = max(self.sizes.values()) if self.sizes else (1080, 1920)
             gb = presets.estimate_gb(preset, max(frames, 1), h, w, self.settings.offload, self.settings.vae_tiling)
@@ -411,21 +411,23 @@ class PanelState:
     def request_for(self, row: ShotRow, banks_dir: Path | None) -> ExtendRequest:
         seed = row.seed if row.seed is not None else self.settings.seed
         protect = tuple(str(p) for p in (self.timeline_path, *(r.clip.media for r in self.rows)))
-        return ExtendRequest(
+        request = build_request(
             engine=self.engine,
-            settings=replace(self.settings, seed=seed),
+            settings=self.settings,
+            seed=seed,
             codec=self.codec,
             output_dir=self.project_dir / "media",
-            banks_dir=banks_dir,
             scan_faces=False,
             context_frames=self.context_frames,
             protect=protect,
         )
+        # the run's banks folder is written from the job's banks when the shot starts (pipeline.run_shot)
+        return replace(request, banks_dir=banks_dir)
 
     def run_items(self, clip_ids=None) -> list:
         """The work of a run, as plain values; marks those shots queued. Default: every shot
         with frames to make and no result yet; ``clip_ids``: those shots (run selected)."""
-        from .jobs import RunItem
+        from ..executor import ShotJob
 
         if self.running:
             raise UsageError("a run is already in progress")
@@ -439,11 +441,11 @@ class PanelState:
                 continue
             banks = self.cast.banks_for(row.spec.media)
             folder = self.project_dir / "run_banks" / Cast.key(banks) if banks else None
-            items.append(RunItem(row.clip_id, row.spec, self.request_for(row, folder), banks))
+            items.append(ShotJob(row.spec, self.request_for(row, folder), tuple(banks), key=row.clip_id))
             row.status, row.error, row.fraction, row.eta, row.stage = "queued", None, None, None, ""
         if items:
             self.running, self.run_started = True, time.monotonic()
-            self._run_ids = [i.clip_id for i in items]
+            self._run_ids = [i.key for i in items]
             self._shot_times = []
         self._emit("run")
         return items
@@ -627,7 +629,7 @@ class PanelState:
         if data.get("engine") in ENGINES:
             self.engine = data["engine"]
         try:
-            self.settings = EngineSettings(**data.get("settings", {}))
+            self.settings = EngineSettings.from_dict(data.get("settings", {}))
         except (TypeError, UsageError):
             pass
         self.codec = data.get("codec", self.codec)
@@ -673,3 +675,12 @@ def _differs(a: dict, b: dict) -> bool:
         if x[4] is not y[4] or len(x[3]) != len(y[3]):
             return True
     return False
+
+
+def cuda_available(progress=None) -> bool:
+    """Whether torch sees a CUDA GPU here (the panel asks once, in a worker: importing torch is slow)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
