@@ -2,7 +2,8 @@
 
 Exports the current timeline as OTIO, opens the lengthen panel on it, and when you export from
 the panel, imports the generated media into a "lengthen" bin of the media pool and the result
-timeline (your cut plus a LENGTHEN track) as a new timeline. Your timeline is never changed.
+timeline (your cut plus a LENGTHEN track) as a new timeline. Your timeline is never changed. An
+``.otioz`` export is unbundled beside itself first (Resolve imports ``.otio``).
 
 Install: copy this file to Resolve's script folder (Fusion/Scripts/Edit; see the README), and
 make sure the ``lengthen`` command is on PATH or set LENGTHEN_EXE to its full path. Work files go
@@ -83,8 +84,56 @@ def read_handoff(handoff: Path) -> dict | None:
     return data
 
 
+def _absolute_urls(node, folder: Path) -> None:
+    """Every relative ``target_url`` in an OTIO JSON tree -> an absolute file URL under ``folder``."""
+    if isinstance(node, dict):
+        url = node.get("target_url")
+        if isinstance(url, str) and url and "://" not in url and not os.path.isabs(url):
+            node["target_url"] = (folder / url).resolve().as_uri()
+        for value in node.values():
+            _absolute_urls(value, folder)
+    elif isinstance(node, list):
+        for value in node:
+            _absolute_urls(value, folder)
+
+
+def unbundle(bundle: Path) -> tuple[Path, list[str]]:
+    """An ``.otioz`` for Resolve (which imports ``.otio``): extract it beside itself into
+    ``<name>_otioz/``, write its ``content.otio`` there as ``<name>.otio`` with absolute media
+    paths, and return that file and the media files it holds."""
+    import zipfile
+
+    bundle = Path(bundle)
+    folder = bundle.with_name(f"{bundle.stem}_otioz")
+    try:
+        with zipfile.ZipFile(bundle) as z:
+            for member in z.namelist():
+                target = (folder / member).resolve()
+                if member.startswith("/") or ".." in Path(member).parts or folder.resolve() not in target.parents:
+                    raise ResolveError(f"{bundle} holds a file outside the bundle ({member}); not extracted")
+            z.extractall(folder)
+    except zipfile.BadZipFile:
+        raise ResolveError(f"{bundle} is not an .otioz bundle (not a zip file)") from None
+    content = folder / "content.otio"
+    if not content.is_file():
+        raise ResolveError(f"{bundle} has no content.otio; is it an .otioz bundle?")
+    tree = json.loads(content.read_text(encoding="utf-8"))
+    _absolute_urls(tree, folder)
+    out = folder / f"{bundle.stem}.otio"
+    out.write_text(json.dumps(tree, indent=4), encoding="utf-8")
+    media = sorted(str(p.resolve()) for p in (folder / "media").rglob("*") if p.is_file())
+    return out, media
+
+
 def import_result(resolve, data: dict, name: str):
-    """Import the generated media into the "lengthen" bin and the result timeline; make it current."""
+    """Import the generated media into the "lengthen" bin and the result timeline; make it current.
+    An ``.otioz`` result is unbundled first (Resolve imports ``.otio``)."""
+    data = dict(data)
+    if str(data["timeline"]).lower().endswith(".otioz"):
+        timeline, bundled = unbundle(Path(data["timeline"]))
+        data["timeline"] = str(timeline)
+        names = {Path(m).name for m in data.get("media", [])}
+        data["media"] = [m for m in bundled if Path(m).name in names] or bundled
     project = current_project(resolve)
     pool = project.GetMediaPool()
     root = pool.GetRootFolder()

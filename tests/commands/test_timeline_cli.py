@@ -99,3 +99,28 @@ def test_timeline_command_bad_input(testdata, tmp_path, capsys):
     assert "unknown engine 'nope'" in err and "'first'" in err
     result = otio.adapters.read_from_file(str(tmp_path / "y.otio"))  # the others (none here) still written
     assert [t.name for t in result.tracks] == ["V1"]
+
+
+def test_heads_before_midnight_export_to_edl_and_fcp7_xml(testdata, tmp_path, capsys):
+    """The party clips' media starts at 00:00:00:00 and every clip gets a 3-frame head: the spliced EDL
+    and the FCP7 XML are written, the EDL names the spliced files' reels, and a LENGTHEN track
+    (two video tracks) to an EDL is refused before any media is generated."""
+    cut = _cut(testdata, tmp_path)
+    common = ["--engine", "freeze", "--no-faces", "--head", "3f", "--tail", "0"]
+    edl = tmp_path / "spliced.edl"
+    assert main(["timeline", str(cut), "-o", str(edl), "--splice", *common]) == 0, capsys.readouterr().err
+    text = edl.read_text()
+    reels = [probe(p).reel for p in sorted((tmp_path / "spliced_media").glob("*_spliced_v001.mov"))]
+    assert sorted(reels) == ["LFIRS001", "LSECS001", "LTHIS001"]
+    assert all(f" {reel} V " in text for reel in reels)  # the events carry the new media's reels
+    assert "23:59:59" not in text  # re-based to start at 00:00:00:00, not wrapped into the day before
+    verify_result(edl, rate="30000/1001", list_markers=False)
+    xml = tmp_path / "heads.xml"
+    assert main(["timeline", str(cut), "-o", str(xml), *common]) == 0, capsys.readouterr().err
+    verify_result(xml)
+    capsys.readouterr()
+    refused = tmp_path / "track.edl"
+    assert main(["timeline", str(cut), "-o", str(refused), *common]) == 2
+    err = capsys.readouterr().err
+    assert "one video track: add --splice" in err and "before generating any media" in err
+    assert not refused.exists() and not (tmp_path / "track_media").exists()

@@ -162,3 +162,43 @@ def test_resolve_script_reports_problems(tmp_path, capsys):
     resolve = StandInResolve(StandInProject(StandInTimeline("c", cut)))
     assert script.main(resolve, launch=lambda *_: 0, folder=tmp_path) == 1  # panel closed without export
     assert resolve.project.pool.imported_timelines == []
+
+
+def test_resolve_script_unbundles_an_otioz_result(testdata, tmp_path):
+    """Resolve imports .otio, not .otioz: the script extracts the bundle beside itself, rewrites its
+    media paths to absolute ones and imports that .otio and the bundled copies of the generated media."""
+    script = load_script()
+    source = testdata / "video" / "openmpf__video_01_h265_aac.mp4"
+    generated = tmp_path / "project" / "party_tail_v001.mov"
+    generated.parent.mkdir()
+    shutil.copyfile(source, generated)  # stands for a generated file (any real movie will do)
+    tl = otio.schema.Timeline(name="result")
+    track = otio.schema.Track(name="LENGTHEN")
+    for name, path in (("party", source), ("party [lengthen tail]", generated)):
+        ref = otio.schema.ExternalReference(target_url=path.resolve().as_uri())
+        track.append(otio.schema.Clip(name=name, media_reference=ref, source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(0, 24), otio.opentime.RationalTime(4, 24))))  # fmt: skip
+    tl.tracks.append(track)
+    bundle = tmp_path / "out" / "result.otioz"
+    bundle.parent.mkdir()
+    otio.adapters.write_to_file(tl, str(bundle))
+    resolve = StandInResolve(StandInProject(StandInTimeline("cut", None)))
+    script.import_result(resolve, {"timeline": str(bundle), "media": [str(generated)]}, "cut lengthen")
+    ((path, _, imported),) = resolve.project.pool.imported_timelines
+    assert Path(path) == tmp_path / "out" / "result_otioz" / "result.otio"
+    urls = [c.media_reference.target_url for c in imported.find_clips()]
+    files = [Path(otio.url_utils.filepath_from_url(u)) for u in urls]
+    assert all(u.startswith("file://") for u in urls) and all(f.is_file() for f in files)
+    assert all((tmp_path / "out" / "result_otioz" / "media") in f.parents for f in files)  # the bundled copies
+    ((_, media),) = resolve.project.pool.imported_media
+    assert [Path(m).name for m in media] == ["party_tail_v001.mov"] and str(files[1]) == media[0]
+    # a bundle that would write outside its folder is refused, not extracted
+    import zipfile
+
+    evil = tmp_path / "evil.otioz"
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("../escape.txt", "x")
+        z.writestr("content.otio", "{}")
+    with pytest.raises(script.ResolveError, match="outside the bundle"):
+        script.unbundle(evil)
+    assert not (tmp_path / "escape.txt").exists()
