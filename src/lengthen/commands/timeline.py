@@ -18,7 +18,12 @@ def add_parser(sub) -> None:
     )
     add_plan_arguments(p)
     p.add_argument(
-        "-o", "--output", required=True, metavar="OUT", help="the new timeline (.otio, .otioz, .otiod, .xml, .edl)"
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="the new timeline (.otio, .otioz, .otiod, .xml FCP7, .edl and .fcpxml with --splice); a format "
+        "that cannot hold the result is refused before any media is made",
     )
     p.add_argument(
         "--splice", action="store_true", help="relink each clip to media joined from its source and generated frames"
