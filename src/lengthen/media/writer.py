@@ -81,6 +81,7 @@ class VideoWriter:
         protect: Sequence[str | Path] = (),
         overwrite: bool = False,
         metadata: dict | None = None,
+        audio: tuple[int, str] | None = None,
     ) -> None:
         if codec not in CODECS:
             raise UsageError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
@@ -101,6 +102,9 @@ class VideoWriter:
         self.sar = Fraction(str(sar).replace(":", "/"))
         self.metadata = dict(metadata or {})
         self.frames_written = 0
+        self.audio = audio  # (sample_rate, layout): a PCM 24-bit stream for write_audio()
+        self.samples_written = 0
+        self._audio_stream = None
         self._tmp = self.path.with_name(f".{self.path.stem}.{uuid.uuid4().hex[:8]}.partial{self.path.suffix}")
         self._container = None
         self._stream = None
@@ -138,6 +142,9 @@ class VideoWriter:
             for key, value in self.metadata.items():
                 self._container.metadata[key] = str(value)
             self._stream = stream
+            if self.audio is not None:
+                self._audio_stream = self._container.add_stream("pcm_s24le", rate=int(self.audio[0]), layout=self.audio[1])
+                self._audio_stream.time_base = Fraction(1, int(self.audio[0]))
         except Exception as exc:
             self.abort()
             raise MediaError(f"cannot open for writing ({exc})", path=self.path) from None
@@ -163,12 +170,36 @@ class VideoWriter:
                 self._container.mux(packet)
             self.frames_written += 1
 
+    def write_audio(self, samples: np.ndarray) -> None:
+        """Append float samples ``(channels, n)`` in [-1, 1] to the PCM 24-bit stream."""
+        import av
+
+        if self._audio_stream is None:
+            raise MediaError("this writer was opened without an audio stream", path=self.path)
+        samples = np.asarray(samples, np.float32)
+        channels = len(self._audio_stream.codec_context.layout.channels)
+        if samples.ndim != 2 or samples.shape[0] != channels:
+            raise MediaError(f"expected audio of shape ({channels}, n), got {samples.shape}", path=self.path)
+        # 24-bit values in the top bytes of 32-bit words (the s32 layout pcm_s24le takes)
+        pcm = np.round(np.clip(samples, -1.0, 1.0) * 8388607.0).astype(np.int32) << 8
+        for i in range(0, samples.shape[1], 4096):
+            chunk = np.ascontiguousarray(pcm[:, i : i + 4096].T).reshape(1, -1)  # interleaved
+            frame = av.AudioFrame.from_ndarray(chunk, format="s32", layout=self._audio_stream.codec_context.layout)
+            frame.sample_rate = int(self.audio[0])
+            frame.pts = self.samples_written
+            for packet in self._audio_stream.encode(frame):
+                self._container.mux(packet)
+            self.samples_written += chunk.shape[1] // channels
+
     def close(self) -> Path:
         if self._container is None:
             return self.path
         try:
             for packet in self._stream.encode():
                 self._container.mux(packet)
+            if self._audio_stream is not None:
+                for packet in self._audio_stream.encode():
+                    self._container.mux(packet)
             self._container.close()
             self._container = None
             if self.frames_written == 0:
