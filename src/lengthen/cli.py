@@ -30,6 +30,7 @@ COMMANDS = (
     "embed",
     "evaluate",
     "probe",
+    "verify",
     "models",
     "panel",
     "doctor",

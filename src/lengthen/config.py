@@ -91,6 +91,10 @@ class ExtendRequest:
     scan_faces: bool = True
     face_backend: str = DEFAULT_FACE_BACKEND
     protect: tuple = ()  # paths that must never be written (input timelines)
+    audio: bool = True  # continue the source's sound under generated frames (when it has sound)
+    credentials: bool = True  # embed C2PA Content Credentials (needs the `credentials` extra)
+    c2pa_cert: str | None = None  # PEM certificate chain; None: env vars, config file or the local test identity
+    c2pa_key: str | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -143,13 +147,17 @@ def build_request(
     context_frames: int | None = None,
     protect=(),
     settings: EngineSettings | None = None,
+    audio: bool = True,
+    c2pa_cert=None,
+    c2pa_key=None,
     **setting_changes,
 ) -> ExtendRequest:
     """The one way front ends make a request. ``None`` means the default above; ``setting_changes``
     are :class:`EngineSettings` fields (``quality``, ``seed``, ``candidates``, ...) applied to
     ``settings`` (default: the defaults), a ``None`` value keeping the default. Checks what can
     be checked before any work: ``refs`` as ``NAME=PHOTO`` strings or (name, photo) pairs whose
-    photo exists, a banks folder that exists, a known codec."""
+    photo exists, a banks folder that exists, a known codec, a C2PA certificate and key that load
+    and belong together."""
     refs_out = []
     for item in refs:
         if isinstance(item, str):
@@ -171,6 +179,10 @@ def build_request(
     if unknown:
         raise UsageError(f"unknown engine settings: {', '.join(sorted(unknown))}")
     changes = {k: v for k, v in setting_changes.items() if v is not None}
+    if c2pa_cert or c2pa_key:
+        from .credentials import resolve_signer
+
+        resolve_signer(c2pa_cert, c2pa_key)  # files, key type and pairing, before any work
     return ExtendRequest(
         engine=engine or DEFAULT_ENGINE,
         settings=replace(settings or EngineSettings(), **changes),
@@ -182,4 +194,7 @@ def build_request(
         scan_faces=scan_faces,
         face_backend=face_backend or DEFAULT_FACE_BACKEND,
         protect=tuple(str(p) for p in protect),
+        audio=audio,
+        c2pa_cert=str(Path(c2pa_cert).resolve()) if c2pa_cert else None,
+        c2pa_key=str(Path(c2pa_key).resolve()) if c2pa_key else None,
     )

@@ -164,6 +164,16 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         "directions": {},
     }
     outcome = ShotOutcome(spec=spec, report=report)
+    signer, report["credentials"] = credentials_signer(request)
+    sound = None
+    if request.audio and info.has_audio:
+        with timer("audio"):
+            from .audio.shot import ShotSound
+
+            sound = ShotSound.load(spec.media, spec.first, spec.last, spec.rate)
+    report["audio"] = (
+        "generated" if sound is not None else ("off (--no-audio)" if not request.audio else "none in source")
+    )
     for direction in spec.directions:
         n = spec.frames_for(direction)
         if engine.max_frames is not None and n > engine.max_frames:
@@ -229,6 +239,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         start_tc = spec.generated_timecode(direction)
         path = versioned_path(output_dir, f"{_safe_name(spec.clip)}_{direction}")
         reel = unique_reel(output_dir, spec.clip, direction)
+        sound_out = sound.extend(direction, first_frame, n, best["seed"]) if sound is not None else None
         with timer("encode"):
             with VideoWriter(
                 path,
@@ -241,7 +252,10 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
                 sar=info.sar,
                 protect=(spec.media, *request.protect),
                 metadata={"comment": f"lengthen {__version__} generated {direction} frames ({engine.name})"},
+                audio=sound_out.stream if sound_out is not None else None,
             ) as writer:
+                if sound_out is not None:
+                    writer.write_audio(sound_out.samples)
                 for i in range(0, n, 16):
                     progress.check()
                     writer.write(best["frames"][i : i + 16])
@@ -261,6 +275,11 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             "source_reel": info.reel or Path(spec.media).stem,
             "scores": {"identity": best["scores"], **best["figures"]},
         }
+        if sound_out is not None:
+            meta["audio"] = sound_out.describe()
+        if signer is not None:
+            with timer("credentials"):
+                meta["credentials"] = sign_media(path, spec, meta, best["info"], request, signer)
         outcome.generated.append(GeneratedMedia(direction, path, n, first_frame, start_tc, meta))
         report["directions"][direction] = {
             "frames_generated": n,
@@ -283,9 +302,61 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             "candidates": [{"seed": c["seed"], "score": round(c["score"], 4), **c["figures"]} for c in candidates],
             "engine_info": jsonable(best["info"]),
         }
+        for key in ("audio", "credentials"):
+            if key in meta:
+                report["directions"][direction][key] = meta[key]
     report["frames_generated"] = sum(g.frames for g in outcome.generated)
     report["seconds"] = timer.seconds
     return outcome
+
+
+def credentials_signer(request: ExtendRequest):
+    """(signer or None, what report.json says): the user's certificate, else the local test
+    identity; without the ``credentials`` extra, media are written unsigned with a warning
+    unless a certificate was asked for (then MissingDependency, before any work)."""
+    from .errors import MissingDependency
+
+    if not request.credentials:
+        return None, {"written": False, "reason": "turned off"}
+    try:
+        from .credentials import resolve_signer
+
+        signer = resolve_signer(request.c2pa_cert, request.c2pa_key)
+    except MissingDependency as exc:
+        if request.c2pa_cert or request.c2pa_key:
+            raise
+        return None, {"written": False, "reason": str(exc)}
+    return signer, {"written": True, "signer": signer.source, "note": signer.note()}
+
+
+def sign_media(path: Path, spec: ShotSpec, meta: dict, engine_info: dict, request: ExtendRequest, signer) -> dict:
+    """Embed the C2PA manifest of one generated file; a failure removes the file."""
+    from .credentials import sign_generated
+
+    first = meta["source_first_frame"]
+    generation = {
+        "lengthen_version": __version__,
+        "engine": meta["engine"],
+        "model": meta["model"],
+        "weights": engine_info.get("weights") or engine_info.get("model_dir") or request.settings.model_path,
+        "seed": meta["seed"],
+        "identity_banks": meta["banks"],
+        "source_clip": spec.clip,
+        "source_media": Path(spec.media).name,
+        "direction": meta["direction"],
+        "frames_generated": meta["frames_generated"],
+        # ranges as {first, last}: C2PA's CBOR turns short integer lists into byte strings
+        "source_frame_range": {"first": first, "last": first + meta["frames_generated"] - 1},
+        "timecode_in": meta["timecode"],
+        "timecode_out": _tc_at(spec, first + meta["frames_generated"] - 1),
+        "rate": str(spec.rate),
+        "sound": {k: meta["audio"][k] for k in ("method", "sample_rate", "samples")} if "audio" in meta else None,
+    }
+    try:
+        return sign_generated(path, spec.media, generation, signer)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)
+        raise
 
 
 def _strip(scores: dict) -> dict:
@@ -356,9 +427,12 @@ def render_shots(
     return outcomes
 
 
-def splice_media(spec: ShotSpec, outcome: ShotOutcome, output_dir, codec: str = "prores", progress=None) -> Path:
+def splice_media(
+    spec: ShotSpec, outcome: ShotOutcome, output_dir, codec: str = "prores", progress=None, request=None
+) -> Path:
     """One media file: generated head + source frames [first..last] + generated tail, with the
-    timecode of its first frame continuous with the source."""
+    timecode of its first frame continuous with the source; with the sound of each part when the
+    generated media have sound, and Content Credentials listing the generated frame ranges."""
     from .media.probe import probe
     from .media.reader import iter_frames, read_frames
     from .media.writer import VideoWriter, versioned_path
@@ -368,6 +442,8 @@ def splice_media(spec: ShotSpec, outcome: ShotOutcome, output_dir, codec: str = 
     by_dir = {g.direction: g for g in outcome.generated}
     start_tc = by_dir["head"].start_timecode if "head" in by_dir else _tc_at(spec, spec.first)
     path = versioned_path(Path(output_dir), f"{_safe_name(spec.clip)}_spliced")
+    sound = _splice_sound(spec, by_dir) if all("audio" in g.metadata for g in outcome.generated) else None
+    signer = credentials_signer(request)[0] if request is not None else None
     with VideoWriter(
         path,
         rate=spec.rate,
@@ -378,7 +454,11 @@ def splice_media(spec: ShotSpec, outcome: ShotOutcome, output_dir, codec: str = 
         reel=unique_reel(output_dir, spec.clip, "splice"),
         sar=info.sar,
         protect=(spec.media,),
+        audio=sound[0] if sound else None,
     ) as writer:
+        if sound:
+            for part in sound[1]:
+                writer.write_audio(part)
         if "head" in by_dir:
             writer.write(read_frames(by_dir["head"].path, 0, by_dir["head"].frames))
         chunk = []
@@ -391,7 +471,57 @@ def splice_media(spec: ShotSpec, outcome: ShotOutcome, output_dir, codec: str = 
             writer.write(np.stack(chunk))
         if "tail" in by_dir:
             writer.write(read_frames(by_dir["tail"].path, 0, by_dir["tail"].frames))
+    if signer is not None:
+        from .credentials import sign_spliced
+
+        head = by_dir["head"].frames if "head" in by_dir else 0
+        ranges = []
+        for g in outcome.generated:
+            at = 0 if g.direction == "head" else head + spec.length
+            ranges.append(
+                {
+                    "direction": g.direction,
+                    "frames": {"first": at, "last": at + g.frames - 1},  # frames of this file, 0-based
+                    "timecode_in": g.start_timecode,
+                    "timecode_out": _tc_at(spec, g.source_first_frame + g.frames - 1),
+                    "engine": g.metadata.get("engine"),
+                    "seed": g.metadata.get("seed"),
+                    "sound": g.metadata.get("audio", {}).get("method"),
+                }
+            )
+        splice = {
+            "lengthen_version": __version__,
+            "source_clip": spec.clip,
+            "source_media": Path(spec.media).name,
+            "source_frames": {"first": head, "last": head + spec.length - 1},
+            "source_frame_range": {"first": spec.first, "last": spec.last},
+            "generated_ranges": ranges,
+            "rate": str(spec.rate),
+        }
+        try:
+            sign_spliced(path, spec.media, [g.path for g in outcome.generated], splice, signer)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
     return path
+
+
+def _splice_sound(spec: ShotSpec, by_dir: dict):
+    """((sample rate, layout), [head samples, source samples, tail samples]) or None."""
+    from .audio.source import read_audio
+
+    src = read_audio(spec.media, spec.first, spec.last, spec.rate)
+    if src is None:
+        return None
+    parts = []
+    for direction in ("head", None, "tail"):
+        if direction is None:
+            parts.append(src.slice(src.frame_sample(spec.first), src.frame_sample(spec.last + 1)))
+        elif direction in by_dir:
+            g = by_dir[direction]
+            made = read_audio(g.path, 0, g.frames - 1, spec.rate, margin_s=0.1)
+            parts.append(made.slice(0, int(g.metadata["audio"]["samples"])))
+    return (src.sample_rate, src.layout), parts
 
 
 def _tc_at(spec: ShotSpec, frame: int) -> str:

@@ -19,6 +19,7 @@ def add_parser(sub) -> None:
 EXTRA_PURPOSE = {  # what each optional extra of pyproject.toml adds, for people reading `doctor`
     "insightface": "insightface face backend (its model packs are non-commercial)",
     "adapters": "FCP7 XML, FCPXML and CMX 3600 EDL timelines",
+    "credentials": "C2PA Content Credentials on generated media (lengthen verify)",
 }
 
 

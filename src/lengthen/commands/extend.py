@@ -62,6 +62,23 @@ def add_engine_options(p) -> None:
         default=None,
         help=f"generated media codec (default {DEFAULT_CODEC}: ProRes 422 HQ)",
     )
+    s = p.add_argument_group("sound and Content Credentials")
+    s.add_argument(
+        "--no-audio",
+        action="store_true",
+        help="generated media without sound (default: continue the source's ambience when it has sound)",
+    )
+    s.add_argument(
+        "--audio-only", action="store_true", help="not supported: picture and sound are extended together (exit 2)"
+    )
+    s.add_argument(
+        "--c2pa-cert",
+        default=None,
+        metavar="PEM",
+        help="certificate chain that signs the C2PA manifest (default: $LENGTHEN_C2PA_CERT, c2pa.json in the "
+        "config folder, else a local test certificate that is not a trusted identity)",
+    )
+    s.add_argument("--c2pa-key", default=None, metavar="PEM", help="its private key (or $LENGTHEN_C2PA_KEY)")
     f = p.add_argument_group("identity")
     f.add_argument(
         "--banks", default=None, metavar="DIR", help="identity banks from `lengthen faces` (default: scan the shot)"
@@ -82,7 +99,13 @@ def add_engine_options(p) -> None:
 def build_request(args, output_dir, protect=()):
     """The request of the engine and identity options (:func:`lengthen.config.build_request`)."""
     from ..config import build_request
+    from ..errors import UsageError
 
+    if getattr(args, "audio_only", False):
+        raise UsageError(
+            "--audio-only: lengthen extends picture and sound together; audio-only handles are not supported "
+            "(--no-audio gives picture without sound)"
+        )
     return build_request(
         engine=args.engine,
         output_dir=output_dir,
@@ -106,6 +129,9 @@ def build_request(args, output_dir, protect=()):
         steps=args.steps,
         allow_download=args.allow_download or None,
         attention=getattr(args, "attention", None),
+        audio=not getattr(args, "no_audio", False),
+        c2pa_cert=getattr(args, "c2pa_cert", None),
+        c2pa_key=getattr(args, "c2pa_key", None),
     )
 
 
@@ -244,6 +270,15 @@ def run(args) -> int:
     else:
         for g in outcome.generated:
             print(f"{g.direction}: {g.frames} frames from {g.start_timecode} -> {g.path}")
+            sound = g.metadata.get("audio")
+            if sound:
+                print(f"  sound: {sound['samples']} samples at {sound['sample_rate']} Hz ({sound['method']})")
+                for warning in sound["warnings"]:
+                    print(f"  warning: {warning}")
+        creds = outcome.report.get("credentials", {})
+        print(
+            f"credentials: {creds.get('note') if creds.get('written') else 'not written: ' + str(creds.get('reason'))}"
+        )
         print(f"timeline: {paths['otio']}")
         print(f"report:   {paths['report']}")
     return 0

@@ -37,6 +37,13 @@ def shot_timeline(outcome, info):
     if "tail" in by_dir:
         track.append(generated_clip(spec, by_dir["tail"], spec.rate, info.start_frame))
     timeline.tracks.append(track)
+    if any("audio" in g.metadata for g in outcome.generated):
+        from ..timeline.edit import audio_clip
+
+        sound = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
+        for item in track:
+            sound.append(audio_clip(item))  # same media, same range, same place: in sync with the picture
+        timeline.tracks.append(sound)
     return timeline
 
 

@@ -80,7 +80,9 @@ def run(args) -> int:
                 for o in outcomes:
                     if o.error is None and o.generated:
                         try:
-                            spliced[o.spec.clip_id] = splice_media(o.spec, o, media_dir, codec=request.codec)
+                            spliced[o.spec.clip_id] = splice_media(
+                                o.spec, o, media_dir, codec=request.codec, request=request
+                            )
                         except Exception as exc:  # one failed splice is one failed shot
                             from ..errors import LengthenError
 

@@ -32,9 +32,10 @@ def _crypto():
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+        from cryptography.x509 import oid
     except ImportError:
         raise MissingDependency("cryptography", "credentials") from None
-    return x509, hashes, serialization, ec, ed25519, rsa
+    return x509, hashes, serialization, ec, ed25519, rsa, oid
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,10 @@ class SignerConfig:
     def note(self) -> str:
         if self.source == "test":
             return TEST_IDENTITY_NOTE
-        return f"signed with the certificate {self.cert_path} ({self.subject}); readers trust it only if its issuer is on their trust list"
+        return (
+            f"signed with the certificate {self.cert_path} ({self.subject}); readers trust it only if "
+            "its issuer is on their trust list"
+        )
 
     def signer(self):
         c2pa = c2pa_module()
@@ -64,7 +68,7 @@ class SignerConfig:
 
 
 def _alg_for(key, path) -> str:
-    _, _, _, ec, ed25519, rsa = _crypto()
+    _, _, _, ec, ed25519, rsa, _ = _crypto()
     if isinstance(key, ec.EllipticCurvePrivateKey):
         algs = {256: "es256", 384: "es384", 521: "es512"}
         if key.curve.key_size in algs:
@@ -73,7 +77,9 @@ def _alg_for(key, path) -> str:
         return "ps256"
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return "ed25519"
-    raise UsageError("C2PA signs with EC P-256/384/521, RSA (PSS) or Ed25519 keys; this key is none of them", path=path)
+    raise UsageError(
+        "C2PA signs with EC P-256/384/521, RSA (PSS) or Ed25519 keys; this key is none of them", path=path
+    )
 
 
 def _config_file() -> Path:
@@ -128,7 +134,9 @@ def _load_user(cert: Path, key: Path, tsa: str | None) -> SignerConfig:
         serialization.Encoding.PEM, pub
     ):
         raise UsageError(f"the key does not belong to the certificate {cert}", path=key)
-    return SignerConfig(cert_pem, key_pem, _alg_for(private, key), "user", chain[0].subject.rfc4514_string(), tsa, str(cert))
+    return SignerConfig(
+        cert_pem, key_pem, _alg_for(private, key), "user", chain[0].subject.rfc4514_string(), tsa, str(cert)
+    )
 
 
 def local_test_identity() -> SignerConfig:
@@ -154,8 +162,8 @@ def local_test_identity() -> SignerConfig:
 
 
 def _make_test_identity() -> bytes:
-    x509, hashes, serialization, ec, *_ = _crypto()
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    x509, hashes, serialization, ec, _, _, oid = _crypto()
+    ExtendedKeyUsageOID, NameOID = oid.ExtendedKeyUsageOID, oid.NameOID
 
     now = datetime.datetime.now(datetime.timezone.utc)
 
@@ -182,16 +190,30 @@ def _make_test_identity() -> bytes:
 
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = name(f"lengthen local test CA {uuid.uuid4().hex[:8]}")
-    valid = dict(not_valid_before=now - datetime.timedelta(days=1), not_valid_after=now + datetime.timedelta(days=3650))
+    valid = dict(
+        not_valid_before=now - datetime.timedelta(days=1), not_valid_after=now + datetime.timedelta(days=3650)
+    )
     ca = (
-        x509.CertificateBuilder(subject_name=ca_name, issuer_name=ca_name, public_key=ca_key.public_key(), serial_number=x509.random_serial_number(), **valid)
+        x509.CertificateBuilder(
+            subject_name=ca_name,
+            issuer_name=ca_name,
+            public_key=ca_key.public_key(),
+            serial_number=x509.random_serial_number(),
+            **valid,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(usage(False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     leaf = (
-        x509.CertificateBuilder(subject_name=name(TEST_COMMON_NAME), issuer_name=ca_name, public_key=key.public_key(), serial_number=x509.random_serial_number(), **valid)
+        x509.CertificateBuilder(
+            subject_name=name(TEST_COMMON_NAME),
+            issuer_name=ca_name,
+            public_key=key.public_key(),
+            serial_number=x509.random_serial_number(),
+            **valid,
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage(True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)

@@ -143,7 +143,9 @@ class VideoWriter:
                 self._container.metadata[key] = str(value)
             self._stream = stream
             if self.audio is not None:
-                self._audio_stream = self._container.add_stream("pcm_s24le", rate=int(self.audio[0]), layout=self.audio[1])
+                self._audio_stream = self._container.add_stream(
+                    "pcm_s24le", rate=int(self.audio[0]), layout=self.audio[1]
+                )
                 self._audio_stream.time_base = Fraction(1, int(self.audio[0]))
         except Exception as exc:
             self.abort()

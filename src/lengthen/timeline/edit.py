@@ -89,6 +89,37 @@ def generated_clip(spec, gen, rate: Fraction, avail_start: int, trim: int = 0):
     return clip
 
 
+def audio_clip(item):
+    """The audio twin of a picture item: the same media, range and marks, for an audio track at
+    the same place (gaps stay gaps), so the sound of generated media plays in sync with it."""
+    twin = item.clone()
+    if meta.KEY in twin.metadata:
+        twin.metadata[meta.KEY] = meta.jsonable({**dict(twin.metadata[meta.KEY]), "kind": "audio"})
+    return twin
+
+
+def _audio_lanes(tracks):
+    """An audio track ``LENGTHEN A`` (``A 2``...) beside each generated video track, holding the
+    audio twin of every generated clip whose media has sound (silence elsewhere)."""
+    import opentimelineio as otio
+
+    out = []
+    for k, track in enumerate(tracks):
+        items = list(track)
+        if not any(isinstance(i, otio.schema.Clip) and "audio" in dict(i.metadata.get(meta.KEY, {})) for i in items):
+            continue
+        name = f"{meta.TRACK_NAME} A" if k == 0 else f"{meta.TRACK_NAME} A{k + 1}"
+        sound = otio.schema.Track(name=name, kind=otio.schema.TrackKind.Audio)
+        sound.metadata[meta.KEY] = meta.jsonable({"schema_version": meta.SCHEMA_VERSION, "audio_of": track.name})
+        for item in items:
+            if isinstance(item, otio.schema.Clip) and "audio" not in dict(item.metadata.get(meta.KEY, {})):
+                sound.append(otio.schema.Gap(source_range=item.trimmed_range()))
+            else:
+                sound.append(audio_clip(item))
+        out.append(sound)
+    return out
+
+
 def _placements(outcomes) -> tuple[list[tuple[int, int, object]], list[dict]]:
     """(timeline start, timeline duration, clip) for every generated run, in timeline frames, and
     the runs that lie wholly before the timeline start (their media is kept, nothing is placed)."""
@@ -247,7 +278,8 @@ def build_result(doc: TimelineDoc, plan, outcomes, *, spliced: dict | None = Non
     else:
         placements, dropped = _placements(outcomes)
         generated = len(placements)
-        for track in _lanes(placements, tl_rate):
+        lanes = _lanes(placements, tl_rate)
+        for track in lanes + _audio_lanes(lanes):
             result.tracks.append(track)
         for start, dur, clip in placements:
             info = clip.metadata[meta.KEY]

@@ -1,0 +1,80 @@
+"""lengthen verify FILE...: print the C2PA Content Credentials of any file and whether they validate."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="show a file's C2PA Content Credentials and whether they validate",
+        description="Read the C2PA manifest of any file (lengthen's or another tool's): who signed it, what it "
+        "says was done (actions, digital source type), its ingredients and lengthen's own assertion, and "
+        "whether the signature and the file's hash check out. Exit 0 when every file has valid "
+        "credentials, 1 when one has none or they fail. Needs: pip install 'lengthen[credentials]'.",
+        epilog="'valid' means intact and unaltered since signing; 'trusted' also needs the signer to chain to a "
+        "trust anchor. lengthen's local test certificate is valid but never trusted.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several files)")
+
+
+def _print(r: dict) -> None:
+    print(r["path"])
+    if not r["has_credentials"]:
+        print("  no Content Credentials")
+        return
+    verdict = "VALID" if r["valid"] else "INVALID"
+    trust = "trusted signer" if r["trusted"] else "signer NOT a trusted identity"
+    print(f"  credentials: {verdict} ({r['validation_state']}; {trust})")
+    for f in r.get("failures", []):
+        print(f"  failure: {f.get('code')}: {f.get('explanation')}")
+    m = r.get("manifest")
+    if not m:
+        return
+    signer = m["signer"]
+    print(
+        f"  signed by: {signer.get('common_name', '?')} (issuer {signer.get('issuer', '?')}, {signer.get('alg', '?')})"
+    )
+    print(f"  made with: {', '.join(m['claim_generator']) or '?'}")
+    for a in m["actions"]:
+        source = a.get("digitalSourceType", "").rsplit("/", 1)[-1]
+        print(
+            f"  action: {a.get('action')}"
+            + (f" ({source})" if source else "")
+            + (f": {a['description']}" if a.get("description") else "")
+        )
+    for i in m["ingredients"]:
+        print(f"  ingredient: {i.get('title')} [{i.get('relationship')}] {i.get('instance_id', '')}")
+    for label, data in m["lengthen"].items():
+        print(f"  {label}:")
+        for key, value in data.items():
+            print(f"    {key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+
+
+def run(args) -> int:
+    import sys
+
+    from ..credentials import read_credentials
+    from ..errors import LengthenError
+
+    results, status = [], 0
+    for path in args.files:
+        try:
+            r = read_credentials(path)
+        except LengthenError as exc:
+            if exc.__class__.__name__ == "MissingDependency":
+                raise
+            print(f"lengthen verify: error: {exc}", file=sys.stderr)
+            status = max(status, exc.exit_code)
+            continue
+        results.append(r)
+        if not (r["has_credentials"] and r["valid"]):
+            status = max(status, 1)
+    if args.json:
+        print(json.dumps(results[0] if len(results) == 1 and len(args.files) == 1 else results, indent=2))
+    else:
+        for r in results:
+            _print(r)
+    return status
