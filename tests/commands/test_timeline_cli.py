@@ -64,7 +64,9 @@ def test_timeline_command_end_to_end(testdata, tmp_path, capsys):
     assert head.start_timecode == "00:00:00:00" and head.reel == "LTHIH001"
     assert Path(made[("first", "head")]["media"]).parent == tmp_path / "out" / "party_ext_media"
     result = verify_result(out)
-    assert [t.name for t in result.tracks] == ["V1", "LENGTHEN", "LENGTHEN 2"]
+    # the source has sound (AAC), so each generated video track has an audio twin (issue 20)
+    assert [t.name for t in result.tracks] == ["V1", "LENGTHEN", "LENGTHEN 2", "LENGTHEN A", "LENGTHEN A2"]
+    assert [t.kind for t in result.tracks[3:]] == [otio.schema.TrackKind.Audio] * 2
     third = next(c for c in result.find_clips() if c.name == "third [lengthen head]")
     assert third.source_range.start_time.value == 0 and third.media_reference.available_range.duration.value == 4
     info = third.metadata["lengthen"]
@@ -77,7 +79,15 @@ def test_timeline_command_end_to_end(testdata, tmp_path, capsys):
         [(round(c.range_in_parent().start_time.value), round(c.duration().value), c.name) for c in t.find_clips()]
         for t in result.tracks[1:]
     ]
-    assert placed == [[(24, 4, "third [lengthen head]")], [(27, 2, "second [lengthen tail]")]]
+    assert placed[:2] == [[(24, 4, "third [lengthen head]")], [(27, 2, "second [lengthen tail]")]]
+    assert placed[2:] == placed[:2]  # audio clips in sync with the video ones: same place, length, name
+    for video, audio in zip(result.tracks[1:3], result.tracks[3:]):
+        (v,), (a,) = video.find_clips(), audio.find_clips()
+        assert a.source_range == v.source_range and a.media_reference.target_url == v.media_reference.target_url
+        assert a.metadata["lengthen"]["kind"] == "audio" and a.markers[0].name == v.markers[0].name
+        assert a.metadata["lengthen"]["audio"]["samples"] == round(
+            v.duration().value * 44100 * 1001 / 30000
+        )  # 44.1 kHz stereo like the source, as long as the picture
     assert [dict(d) for d in result.metadata["lengthen"]["not_placed"]] == [
         {"clip": "first", "direction": "head", "frames": 2, "media": made[("first", "head")]["media"]}
     ]

@@ -94,7 +94,7 @@ def audio_clip(item):
     the same place (gaps stay gaps), so the sound of generated media plays in sync with it."""
     twin = item.clone()
     if meta.KEY in twin.metadata:
-        twin.metadata[meta.KEY] = meta.jsonable({**dict(twin.metadata[meta.KEY]), "kind": "audio"})
+        twin.metadata[meta.KEY]["kind"] = "audio"
     return twin
 
 

@@ -1,0 +1,165 @@
+"""C2PA Content Credentials (issue 20), read back with the C2PA reference library's own reader."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import av
+import c2pa
+import opentimelineio as otio
+import pytest
+
+from lengthen.cli import main
+from lengthen.credentials import read_credentials, resolve_signer
+from lengthen.credentials.identity import _make_test_identity
+from lengthen.errors import UsageError
+
+IPTC_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+
+
+@pytest.fixture(scope="module")
+def extended(testdata, tmp_path_factory):
+    """The acceptance run: `lengthen extend openmpf__video_01.mp4 --tail 2s` (motion engine)."""
+    out = tmp_path_factory.mktemp("extend") / "out"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LENGTHEN_CACHE", str(out.parent / "cache"))  # the test identity is made once here
+        mp.setenv("LENGTHEN_CONFIG", str(out.parent / "config"))  # no user settings
+        mp.delenv("LENGTHEN_C2PA_CERT", raising=False)
+        clip = testdata / "video" / "openmpf__video_01.mp4"
+        args = ["extend", str(clip), "--tail", "2s", "--engine", "motion", "--no-faces", "-o", str(out)]
+        assert main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    return clip, out, report, Path(report["directions"]["tail"]["media"])
+
+
+def test_extend_writes_a_mov_with_sound_as_long_as_the_picture(extended):
+    _, _, report, media = extended
+    with av.open(str(media)) as c:
+        (v,), (a,) = c.streams.video, c.streams.audio
+        frames = sum(1 for _ in c.demux(v) if _.size)
+    with av.open(str(media)) as c:
+        samples = sum(f.samples for f in c.decode(audio=0))
+    assert frames == 60 and a.codec_context.name == "pcm_s24le" and a.codec_context.sample_rate == 44100
+    assert samples == 88288  # floor(150 * 1471.47) - floor(90 * 1471.47) on the source's sample line
+    assert abs(samples / 44100 - 60 * 1001 / 30000) < 1 / 44100
+
+
+def test_manifest_validates_with_the_library_reader_and_names_the_source(extended):
+    clip, _, report, media = extended
+    reader = c2pa.Reader(str(media))  # the reference library, not our summary
+    assert reader.get_validation_state() == "Valid"  # intact, signer not on a trust list
+    failures = reader.get_validation_results()["activeManifest"].get("failure", [])
+    assert [f["code"] for f in failures] == ["signingCredential.untrusted"]
+    manifest = reader.get_active_manifest()
+    (ingredient,) = manifest["ingredients"]
+    digest = hashlib.sha256(clip.read_bytes()).hexdigest()
+    assert ingredient["title"] == clip.name and ingredient["instance_id"] == f"sha256:{digest}"
+    assert ingredient["relationship"] == "inputTo"
+    by_label = {a["label"]: a["data"] for a in manifest["assertions"]}
+    (action,) = by_label["c2pa.actions.v2"]["actions"]
+    assert action["action"] == "c2pa.created" and action["digitalSourceType"] == IPTC_TRAINED
+    ours = by_label["org.lengthen.generation"]
+    assert ours["engine"] == "motion" and ours["seed"] == 0 and ours["identity_banks"] == []
+    assert ours["source_frame_range"] == {"first": 90, "last": 149}
+    assert (ours["timecode_in"], ours["timecode_out"]) == ("00:00:03:00", "00:00:04:29")
+    assert ours["model"] and ours["sound"] == {"method": "ambience", "sample_rate": 44100, "samples": 88288}
+    assert ours["source_sha256"] == digest
+    assert manifest["signature_info"]["common_name"].endswith("(NOT a trusted identity)")
+    creds = report["directions"]["tail"]["credentials"]
+    assert creds["written"] and creds["trusted_identity"] is False and "not a trusted identity" in creds["note"]
+
+
+def test_verify_prints_the_credentials(extended, capsys):
+    clip, _, _, media = extended
+    capsys.readouterr()
+    assert main(["verify", str(media)]) == 0
+    text = capsys.readouterr().out
+    assert "credentials: VALID" in text and "signer NOT a trusted identity" in text
+    assert "action: c2pa.created (trainedAlgorithmicMedia)" in text
+    assert f"ingredient: {clip.name} [inputTo] sha256:" in text
+    assert "source_frame_range" in text
+    assert main(["verify", str(clip)]) == 1  # a file without credentials (the camera original)
+    assert "no Content Credentials" in capsys.readouterr().out
+
+
+def test_a_tampered_file_fails_validation(extended, tmp_path, capsys):
+    _, _, _, media = extended
+    data = bytearray(media.read_bytes())
+    at = data.find(b"mdat") + 4000  # a byte of picture or sound
+    data[at] ^= 0x55
+    bad = tmp_path / "tampered.mov"
+    bad.write_bytes(bytes(data))
+    result = read_credentials(bad)
+    assert result["has_credentials"] and not result["valid"] and result["validation_state"] == "Invalid"
+    assert any(f["code"] == "assertion.bmffHash.mismatch" for f in result["failures"])
+    capsys.readouterr()
+    assert main(["verify", str(bad), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["valid"] is False
+
+
+def test_result_timeline_has_the_sound_in_sync(extended):
+    _, out, _, media = extended
+    (path,) = out.glob("*.otio")
+    timeline = otio.adapters.read_from_file(str(path))
+    video, audio = timeline.tracks
+    assert (video.kind, audio.kind) == (otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio)
+    pairs = list(zip(video.find_clips(), audio.find_clips(), strict=True))
+    for v, a in pairs:
+        assert a.range_in_parent() == v.range_in_parent() and a.source_range == v.source_range
+        assert a.media_reference.target_url == v.media_reference.target_url
+    generated = pairs[-1][1]
+    assert generated.metadata["lengthen"]["kind"] == "audio" and generated.name.endswith("[lengthen tail]")
+    assert Path(otio.url_utils.filepath_from_url(generated.media_reference.target_url)) == media
+
+
+def _split_identity(folder: Path) -> tuple[Path, Path]:
+    pem = _make_test_identity().decode()
+    key_end = pem.index("-----END PRIVATE KEY-----") + len("-----END PRIVATE KEY-----\n")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    key.write_text(pem[:key_end])
+    cert.write_text(pem[key_end:])
+    return cert, key
+
+
+def test_signing_with_the_users_certificate(tmp_path, monkeypatch, testdata, capsys):
+    cert, key = _split_identity(tmp_path)
+    signer = resolve_signer(cert, key)
+    assert signer.source == "user" and signer.alg == "es256" and signer.trusted_identity is None
+    monkeypatch.setenv("LENGTHEN_C2PA_CERT", str(cert))
+    monkeypatch.setenv("LENGTHEN_C2PA_KEY", str(key))
+    assert resolve_signer().source == "user"
+    (tmp_path / "other").mkdir()
+    other_cert, _ = _split_identity(tmp_path / "other")
+    with pytest.raises(UsageError, match="does not belong"):
+        resolve_signer(other_cert, key)
+    with pytest.raises(UsageError, match="both"):
+        resolve_signer(cert, None)
+    with pytest.raises(UsageError, match="not found"):
+        resolve_signer(tmp_path / "nope.pem", key)
+    # a bad certificate is refused before any work, in one line, exit 2
+    out = tmp_path / "out"
+    clip = testdata / "video" / "openmpf__video_01_h265_aac.mp4"
+    args = ["extend", str(clip), "--tail", "4f", "--engine", "freeze", "--no-faces", "-o", str(out)]
+    capsys.readouterr()
+    assert main([*args, "--c2pa-cert", str(other_cert), "--c2pa-key", str(key)]) == 2
+    assert "does not belong" in capsys.readouterr().err and not out.exists()
+    assert main([*args, "--c2pa-cert", str(cert), "--c2pa-key", str(key)]) == 0
+    (media,) = (out / "media").glob("*.mov")
+    result = read_credentials(media)
+    assert result["valid"] and result["manifest"]["lengthen"]["org.lengthen.generation"]["signer"]["source"] == "user"
+
+
+def test_the_local_test_identity_is_made_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("LENGTHEN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LENGTHEN_CONFIG", str(tmp_path / "config"))
+    monkeypatch.delenv("LENGTHEN_C2PA_CERT", raising=False)
+    monkeypatch.delenv("LENGTHEN_C2PA_KEY", raising=False)
+    first, again = resolve_signer(), resolve_signer()
+    assert first.source == "test" and first.cert_pem == again.cert_pem and first.trusted_identity is False
+    assert oct((tmp_path / "cache" / "credentials" / "c2pa_test_identity.pem").stat().st_mode)[-3:] == "600"
+    cert, key = _split_identity(tmp_path)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "c2pa.json").write_text(json.dumps({"cert": str(cert), "key": str(key)}))
+    assert resolve_signer().source == "user"
