@@ -348,7 +348,7 @@ def sign_media(path: Path, spec: ShotSpec, meta: dict, engine_info: dict, reques
         # ranges as {first, last}: C2PA's CBOR turns short integer lists into byte strings
         "source_frame_range": {"first": first, "last": first + meta["frames_generated"] - 1},
         "timecode_in": meta["timecode"],
-        "timecode_out": _tc_at(spec, first + meta["frames_generated"] - 1),
+        "timecode_out": _tc_after(meta["timecode"], meta["frames_generated"] - 1, spec.rate),
         "rate": str(spec.rate),
         "sound": {k: meta["audio"][k] for k in ("method", "sample_rate", "samples")} if "audio" in meta else None,
     }
@@ -483,7 +483,7 @@ def splice_media(
                     "direction": g.direction,
                     "frames": {"first": at, "last": at + g.frames - 1},  # frames of this file, 0-based
                     "timecode_in": g.start_timecode,
-                    "timecode_out": _tc_at(spec, g.source_first_frame + g.frames - 1),
+                    "timecode_out": _tc_after(g.start_timecode, g.frames - 1, spec.rate),
                     "engine": g.metadata.get("engine"),
                     "seed": g.metadata.get("seed"),
                     "sound": g.metadata.get("audio", {}).get("method"),
@@ -528,3 +528,10 @@ def _tc_at(spec: ShotSpec, frame: int) -> str:
     from .timecode import offset_timecode
 
     return offset_timecode(spec.start_timecode, frame, spec.rate)
+
+
+def _tc_after(tc: str, frames: int, rate) -> str:
+    """The timecode ``frames`` frames after ``tc`` (the last frame of a generated file)."""
+    from .timecode import offset_timecode
+
+    return offset_timecode(tc, frames, rate)
