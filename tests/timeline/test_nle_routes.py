@@ -288,6 +288,7 @@ def test_resolve_otio_route(ntsc):
     mpf01 = next(c for c in tl.find_clips() if c.name.startswith("mpf01"))
     # re-based: the spliced file starts at 00:00:00:00 and the kept original reference moved with it
     assert mpf01.metadata["lengthen"]["timecode_rebased_frames"] == 6
+    assert (mpf01.metadata["lengthen"]["reel"], mpf01.metadata["lengthen"]["source_reel"]) == ("LMPFS001", "z")
     original = mpf01.media_references()["DEFAULT_MEDIA"]
     assert original.available_range.start_time.value == 6
 

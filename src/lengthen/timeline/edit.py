@@ -12,6 +12,11 @@ timeline start are trimmed at 0 (the media keeps every frame). Original clips ar
 multiple media references: ``"lengthen"`` active, the original kept under its key). In handles
 mode the clip keeps its source range (the new frames are handles); for head/tail requests the
 clip's source range grows by the frames asked for, which ripples later items on that track.
+
+No negative time: every range is in the generated media's own timecode space. A head that would
+start before 00:00:00:00 has media starting at 00:00:00:00 (see ``ShotSpec.generated_timecode``);
+a spliced clip's ranges move with its re-based media. Every generated/spliced clip carries its
+media's reel (``metadata["cmx_3600"]["reel"]``, FCP7 ``<timecode><reel>``) and the source's.
 """
 
 from __future__ import annotations
@@ -209,7 +214,7 @@ def splice_clip(clip, spec, outcome, spliced: Path) -> None:
                     ref.available_range.start_time + _rt(shift, rate), ref.available_range.duration
                 )
     refs[SPLICE_KEY] = new_ref
-    source_reel = (clip.metadata.get("cmx_3600") or {}).get("reel") or reel_of(spec.media) or Path(spec.media).stem
+    source_reel = (clip.metadata.get("cmx_3600") or {}).get("reel") or read_reel(spec.media) or Path(spec.media).stem
     clip.set_media_references(refs, SPLICE_KEY)
     old = clip.source_range or clip.trimmed_range()
     if spec.metadata.get("mode") != "handles":
