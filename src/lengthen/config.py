@@ -23,7 +23,7 @@ DEFAULT_IDENTITY_STRENGTH = 0.8
 DEFAULT_FACE_BACKEND = "dlib"
 QUALITIES = ("draft", "normal", "high")  # what users choose; tests may register smaller ones
 CODECS = ("prores", "dnxhr", "h264")
-CONFORMS = ("blend", "stretch", "cut")
+CONFORMS = ("flow", "nearest")  # see engines/grid.py: motion-compensated, or the nearest model frame
 _EXTRA_QUALITIES: set[str] = {"tiny"}  # the test-size preset (see the builtin and GPU presets)
 
 
@@ -51,7 +51,7 @@ class EngineSettings:
     # engine-specific (typed; None = the engine's own default)
     attention: str | None = None  # diffusers engines: attention backend (native, flash, sage, ...)
     preset: str | None = None  # diffusers engines: model preset name (default: the engine's)
-    conform: str = "blend"  # diffusers engines: how a model-rate result is brought to the shot's rate
+    conform: str = "flow"  # diffusers engines: how a model-rate result is brought to the shot's rate
     max_references: int = 3  # wan-vace: reference images from the banks
     addnoise_condition: float = 20.0  # skyreels-df: noise added to the conditioning frames
     adapt_steps: int | None = None  # builtin: exact adaptation steps (tests, benchmarks); None: the budget

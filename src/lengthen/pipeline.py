@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
 from .config import DEFAULT_CONTEXT_FRAMES, ExtendRequest
-from .engines.base import GenerateRequest, get_engine
+from .engines.base import GenerateRequest, engine_limits, get_engine
 from .errors import Cancelled, EngineError, LengthenError, MediaError, UsageError
 from .executor import Executor, ShotJob
 from .fsutil import makedirs
@@ -138,10 +139,11 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             frame=spec.last,
         )
     engine = get_engine(request.engine, request.settings)
-    want_context = max(engine.min_context, request.context_frames or DEFAULT_CONTEXT_FRAMES)
-    if spec.length < engine.min_context:
+    limits = engine_limits(engine, spec.rate, DEFAULT_CONTEXT_FRAMES)  # clip-rate frames
+    want_context = max(limits.min_context, request.context_frames or limits.context)
+    if spec.length < limits.min_context:
         raise UsageError(
-            f"the shot has {spec.length} frames; engine {engine.name!r} needs at least {engine.min_context}",
+            f"the shot has {spec.length} frames; engine {engine.name!r} needs at least {limits.min_context}",
             clip=spec.clip,
         )
     output_dir = Path(request.output_dir or Path(spec.media).parent / "lengthen_out")
@@ -176,17 +178,17 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
     )
     for direction in spec.directions:
         n = spec.frames_for(direction)
-        if engine.max_frames is not None and n > engine.max_frames:
+        if limits.max_frames is not None and n > limits.max_frames:
             raise UsageError(
-                f"{n} {direction} frames asked; engine {engine.name!r} makes at most {engine.max_frames}",
+                f"{n} {direction} frames asked; engine {engine.name!r} makes at most {limits.max_frames}",
                 clip=spec.clip,
             )
         progress.check()
         with timer("decode"):
             context, dropped = _read_context(spec, direction, want_context, progress)
-        if len(context) < engine.min_context:
+        if len(context) < limits.min_context:
             raise UsageError(
-                f"only {len(context)} context frames before a cut; engine {engine.name!r} needs {engine.min_context}",
+                f"only {len(context)} context frames before a cut; engine {engine.name!r} needs {limits.min_context}",
                 clip=spec.clip,
             )
         source_scores = {}
@@ -205,6 +207,8 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
                 settings=settings,
                 # one adaptation per shot and base seed: best-of-N candidates share it, and only the length may change
                 cache_key=f"{Path(spec.media).resolve()}|{spec.first}|{spec.last}|{direction}|{engine.name}|{request.settings.seed}",
+                pixel_aspect=_sar(info.sar),
+                prompt=getattr(spec, "prompt", None),
             )
             with timer("generate"):
                 result = engine.generate(req, progress)
@@ -357,6 +361,16 @@ def sign_media(path: Path, spec: ShotSpec, meta: dict, engine_info: dict, reques
     except BaseException:
         Path(path).unlink(missing_ok=True)
         raise
+
+
+def _sar(text: str) -> Fraction:
+    """Probe's sample aspect ratio ("1:1", "4:3") as a Fraction; 1 when unknown."""
+    num, _, den = str(text).partition(":")
+    try:
+        value = Fraction(int(num), int(den or 1))
+    except (ValueError, ZeroDivisionError):
+        return Fraction(1)
+    return value if value > 0 else Fraction(1)
 
 
 def _strip(scores: dict) -> dict:

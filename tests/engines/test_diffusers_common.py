@@ -55,17 +55,6 @@ def test_placement_keeps_aspect_pads_and_returns_exactly():
     assert back.shape == src.shape and np.abs(back.astype(int) - src).mean() < 12
 
 
-def test_context_resampling_picks_the_nearest_source_frame_in_time():
-    rate, native = Fraction(24000, 1001), Fraction(16)
-    away = np.arange(30, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
-    n = grid.context_available(30, rate, native)
-    picked = grid.resample_context(away, rate, native, n)[:, 0, 0, 0].astype(int)
-    for j, src in enumerate(picked):
-        assert abs(src / rate - Fraction(j) / native) <= 1 / (2 * rate)
-    with pytest.raises(ValueError):
-        grid.resample_context(away, rate, native, n + 1)
-
-
 @pytest.mark.parametrize(
     "native,rate", [(Fraction(16), Fraction(24000, 1001)), (Fraction(30), Fraction(60)), (Fraction(24), Fraction(25))]
 )
@@ -75,10 +64,10 @@ def test_conformed_motion_matches_the_source_speed(native, rate):
     need = grid.native_count(frames, rate, native)
     gen = square_frames(need, v)
     edge = square_frames(1, 0.0)  # the context frame at the cut: position 10 (native index -1)
-    out = grid.conform(gen, edge[0], native, rate, frames, "blend")
+    out = grid.conform(gen, edge[0], native, rate, frames)
     x = centroid_x(np.concatenate([edge, out]))
     step = float(v * native / rate)
-    assert np.allclose(np.diff(x), step, atol=0.03)
+    assert np.allclose(np.diff(x), step, atol=0.15)
     near = grid.conform(gen, edge[0], native, rate, frames, "nearest")
     xn = centroid_x(np.concatenate([edge, near]))
     assert abs((xn[-1] - xn[0]) - step * frames) <= v / 2 + 0.01  # right on average
@@ -97,8 +86,59 @@ def test_prompt_names_real_characters_and_keeps_user_text():
         make_bank("Ben", (1, 2, 3), bank_id="char_003"),
     ]
     p = dc.build_prompt(banks, "Night exterior, rain")
-    assert p.startswith("Night exterior, rain. ") and "Anna and Ben on screen" in p and "char_002" not in p
-    assert "same people" in dc.build_prompt([], None)
+    assert p.startswith("Night exterior, rain. ") and "three people on screen (Anna, Ben)" in p and "char_002" not in p
+    assert "Anna and Ben on screen" in dc.build_prompt(banks[::2], None)
+    assert "the same scene" in dc.build_prompt([], None)
+
+
+def test_default_prompt_describes_the_shot_in_neutral_terms():
+    still = np.full((6, 48, 64, 3), 30, np.uint8)
+    still[:, 10:30, 20:40] = 90
+    assert "a still camera, low light" in dc.build_prompt([], None, still)
+    rng = np.random.default_rng(0)
+    texture = (rng.random((48, 200, 3)) * 255).astype(np.uint8)
+    panning = np.stack([texture[:, 4 * i : 4 * i + 64] for i in range(6)])  # the picture slides left
+    assert "the camera panning right" in dc.describe_shot(panning)
+
+
+def test_an_out_of_memory_anywhere_is_one_line(tmp_path_factory, monkeypatch):
+    """Injected OOMs (a fake: no GPU here) while moving the pipeline and while generating."""
+    from lengthen.engines.base import GenerateRequest, get_engine
+
+    folder = str(tiny_folder("wan-vace", tmp_path_factory))
+    eng = get_engine("wan-vace", EngineSettings(quality="tiny", model_path=folder))
+    pipe = eng.pipeline(__import__("lengthen.progress", fromlist=["x"]).SilentProgress())
+
+    def oom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(type(pipe), "__call__", oom)
+    with pytest.raises(EngineError, match="ran out of memory generating") as err:
+        eng.generate(GenerateRequest(np.zeros((6, 32, 32, 3), np.uint8), "tail", 3, Fraction(24)), None)
+    assert "\n" not in str(err.value)
+    monkeypatch.setattr(type(pipe), "to", oom)
+    with pytest.raises(EngineError, match="ran out of memory moving wan-vace"):
+        dc.place_pipeline(pipe, EngineSettings(), torch.device("cpu"), eng.preset)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("shape mismatch in attention\nlong traceback text")
+
+    monkeypatch.setattr(type(pipe), "__call__", broken)
+    with pytest.raises(EngineError, match=r"failed in window 1/1 .*RuntimeError: shape mismatch in attention$"):
+        eng.generate(GenerateRequest(np.zeros((6, 32, 32, 3), np.uint8), "tail", 3, Fraction(24)), None)
+
+
+def test_component_dtypes_follow_the_model_cards():
+    wan = presets.get_preset("wan-vace")
+    cuda = dc.component_dtypes(wan, EngineSettings(), torch.device("cuda"))
+    assert cuda == {"default": torch.bfloat16, "vae": torch.float32}
+    assert dc.component_dtypes(wan, EngineSettings(), torch.device("cpu")) == {
+        "default": torch.float32,
+        "vae": torch.float32,
+    }
+    assert dc.component_dtypes(presets.get_preset("ltx"), EngineSettings(), torch.device("cuda")) == {
+        "default": torch.bfloat16
+    }
 
 
 def test_memory_estimate_scales_and_offload_options_fit():

@@ -104,24 +104,57 @@ def test_missing_weights_is_one_clear_line(clip, tmp_path, capsys):
     assert not list((tmp_path).rglob("*.mov"))
 
 
-def test_too_long_request_is_refused_before_running(clip, tmp_path, tmp_path_factory, capsys):
-    folder = tiny_folder("wan-vace", tmp_path_factory)
-    code = main(
-        [
-            "extend",
-            str(clip),
-            "--tail",
-            "600f",
-            "--engine",
-            "wan-vace",
-            "--model-path",
-            str(folder),
-            "--quality",
-            "tiny",
-            "--no-faces",
-            "-o",
-            str(tmp_path / "o"),
-        ]
+def _errors(err: str) -> list[str]:
+    """The error lines of stderr (progress lines aside)."""
+    return [line for line in err.splitlines() if "error:" in line or "Traceback" in line]
+
+
+def _extend(clip, folder, out, *extra):
+    return main(
+        ["extend", str(clip), "--engine", extra[0], "--model-path", str(folder), "--quality", "tiny"]
+        + ["--steps", "1", "--no-faces", "-o", str(out), *extra[1:]]
     )
+
+
+def test_a_100_frame_wan_vace_tail_at_23976_runs(clip, tmp_path, tmp_path_factory, capsys):
+    """The pipeline reads the engine's limits in clip-rate frames: no refusal, windows instead."""
+    folder = tiny_folder("wan-vace", tmp_path_factory)
+    code = _extend(clip, folder, tmp_path / "o", "wan-vace", "--tail", "100f", "--json")
+    assert code == 0, capsys.readouterr().err
+    report = json.loads(capsys.readouterr().out)
+    tail = report["directions"]["tail"]
+    assert probe(tail["media"]).frames == 100 and len(tail["engine_info"]["windows"]) == 9
+
+
+def test_skyreels_heads_are_refused_in_one_line(clip, tmp_path, tmp_path_factory, capsys):
+    code = _extend(clip, tiny_folder("skyreels-df", tmp_path_factory), tmp_path / "o", "skyreels-df", "--head", "4f")
     err = capsys.readouterr().err
-    assert code == 2 and "at most" in err
+    assert code == 2 and "wan-vace or ltx" in err and len(_errors(err)) == 1
+    assert not list(tmp_path.rglob("*.mov"))
+
+
+def test_old_ltx_folder_is_one_line(clip, tmp_path, tmp_path_factory, capsys):
+    import shutil
+
+    old = tmp_path / "LTX-Video-0.9.1"
+    shutil.copytree(tiny_folder("ltx", tmp_path_factory), old)
+    cfg = old / "scheduler" / "scheduler_config.json"
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "use_dynamic_shifting": True}))
+    code = _extend(clip, old, tmp_path / "o", "ltx", "--tail", "4f")
+    err = capsys.readouterr().err
+    assert code == 2 and "0.9.0/0.9.1" in err and len(_errors(err)) == 1
+
+
+def test_an_injected_oom_is_one_line(clip, tmp_path, tmp_path_factory, monkeypatch, capsys):
+    """A fake out-of-memory (no GPU here) inside the real pipeline call, through the CLI."""
+    import diffusers
+    import torch
+
+    def oom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(diffusers.WanVACEPipeline, "__call__", oom)
+    code = _extend(clip, tiny_folder("wan-vace", tmp_path_factory), tmp_path / "o", "wan-vace", "--tail", "4f")
+    err = capsys.readouterr().err
+    assert code == 1 and "ran out of memory" in err and "--offload" in err and len(_errors(err)) == 1
+    assert not list(tmp_path.rglob("*.mov"))

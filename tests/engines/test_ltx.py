@@ -1,6 +1,7 @@
 """ltx on a tiny random LTXConditionPipeline (8k+1 frames, sizes divisible by 32), loaded back
-through lengthen's loader: the context as a video condition at frame 0, forward for a tail and
-time-reversed for a head, the clip's own rate up to 30 fps, LTX-2 detection."""
+through lengthen's loader: the context as a video condition at frame 0 for a tail and at the end
+of the window for a head (no time reversal), windows for long extensions, the clip's own rate up to
+30 fps, the docs' decode settings, old folders refused in one line, LTX-2 detection."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tiny_pipelines import CallSpy, tiny_folder
 from lengthen.engines import grid
 from lengthen.engines.base import EngineSettings, GenerateRequest, get_engine
 from lengthen.engines.ltx import is_ltx2
-from lengthen.errors import ModelError, UsageError
+from lengthen.errors import ModelError
 from lengthen.progress import SilentProgress
 
 
@@ -37,24 +38,55 @@ def frames_of(condition) -> np.ndarray:
 
 
 @pytest.mark.parametrize("direction", ["tail", "head"])
-def test_context_becomes_a_video_condition_in_generation_order(engine, monkeypatch, direction):
+def test_context_is_a_video_condition_anchored_where_it_belongs(engine, monkeypatch, direction):
+    """Tail: the context at frame 0, the model continues forward. Head: the context at the end of
+    the window (frame_index = num_frames - len(context)), in time order: nothing is reversed."""
     ctx, rate = clip(), Fraction(25)
     spy = CallSpy(monkeypatch, engine._pipe)
     res = engine.generate(GenerateRequest(ctx, direction, 7, rate, settings=engine.settings), None)
     call = spy.calls[0]
     (cond,) = call["conditions"]
-    n = res.info["context_frames"]
-    assert cond.frame_index == 0 and len(cond.video) == n and (n - 1) % 8 == 0 and n == 9
-    assert (call["num_frames"] - 1) % 8 == 0 and call["height"] % 32 == 0 and call["width"] % 32 == 0
+    n, total = res.info["context_frames"], call["num_frames"]
+    assert len(cond.video) == n and (n - 1) % 8 == 0 and n == 9
+    assert (total - 1) % 8 == 0 and call["height"] % 32 == 0 and call["width"] % 32 == 0
     assert call["frame_rate"] == 25.0  # a 25 fps clip is generated at 25 fps
     plan = engine.plan(GenerateRequest(ctx, direction, 7, rate))
-    away = ctx[::-1] if direction == "tail" else ctx
-    want = grid.to_working(away[:n], plan.placement)[::-1]  # ends at the cut
-    assert np.array_equal(frames_of(cond), want)
-    if direction == "head":  # reversed time: the condition's last frame is the shot's first frame
-        assert np.array_equal(frames_of(cond)[-1], grid.to_working(ctx[:1], plan.placement)[0])
+    sent = frames_of(cond)
+    if direction == "tail":
+        assert cond.frame_index == 0
+        assert np.array_equal(sent, grid.to_working(ctx[-n:], plan.placement))  # ends at the cut
+    else:
+        assert cond.frame_index == total - n and cond.frame_index % 8 == 0  # ends the window
+        assert np.array_equal(sent, grid.to_working(ctx[:n], plan.placement))  # the shot's first frames, forward
+        assert res.info["condition_frame_index"] == total - n and "direction_handling" not in res.info
+    assert call["decode_timestep"] == 0.05 and call["decode_noise_scale"] == 0.025  # the docs' values
     assert res.frames.shape == (7, 40, 56, 3)
     assert res.info["native_fps"] == "25"
+
+
+def test_long_extensions_run_in_windows(engine, monkeypatch):
+    spy = CallSpy(monkeypatch, engine._pipe)
+    progress = SilentProgress()
+    res = engine.generate(GenerateRequest(clip(), "head", 40, Fraction(24), settings=engine.settings), progress)
+    assert res.frames.shape == (40, 40, 56, 3) and len(spy.calls) == len(res.info["windows"]) == 3
+    assert all(c["num_frames"] <= 25 and c["conditions"][0].frame_index == c["num_frames"] - 9 for c in spy.calls)
+    assert [e[1] for e in progress.events if e[0] == "window"] == [1, 2, 3]
+
+
+def test_old_ltx_folders_are_refused_in_one_line(tmp_path, tmp_path_factory):
+    """LTX-Video 0.9.0/0.9.1 folders carry a dynamic-shifting scheduler that LTXConditionPipeline
+    cannot drive ('mu must be passed'): refused when loading, before any work."""
+    import json
+    import shutil
+
+    old = tmp_path / "ltx-0.9.1"
+    shutil.copytree(tiny_folder("ltx", tmp_path_factory), old)
+    cfg = old / "scheduler" / "scheduler_config.json"
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "use_dynamic_shifting": True}))
+    eng = get_engine("ltx", EngineSettings(quality="tiny", model_path=str(old)))
+    with pytest.raises(ModelError, match=r"0\.9\.0/0\.9\.1.*0\.9\.5") as err:
+        eng.generate(GenerateRequest(clip(), "tail", 4, Fraction(24)), None)
+    assert "\n" not in str(err.value)
 
 
 def test_fast_clips_are_generated_at_30_fps_and_conformed(engine, monkeypatch):
@@ -62,11 +94,6 @@ def test_fast_clips_are_generated_at_30_fps_and_conformed(engine, monkeypatch):
     res = engine.generate(GenerateRequest(clip(16), "tail", 8, Fraction(60000, 1001)), None)
     assert spy.calls[0]["frame_rate"] == 30.0
     assert res.frames.shape[0] == 8 and res.info["native_fps"] == "30"
-
-
-def test_too_long_a_request_is_refused_naming_the_limit(engine):
-    with pytest.raises(UsageError, match="at most 24 new frames"):
-        engine.generate(GenerateRequest(clip(), "tail", 30, Fraction(24)), None)
 
 
 def test_ltx2_folders_are_detected_from_model_index(tmp_path):

@@ -1,7 +1,7 @@
 """skyreels-df on a tiny random SkyReelsV2DiffusionForcingVideoToVideoPipeline: the context as the
-video to continue with overlap_history, several overlapping windows for a long extension, the
-new frames taken after the re-rendered overlap, head extensions time-reversed, the minimum
-context named."""
+video to continue with overlap_history, a long extension window after window (each on the end of
+the one before), the new frames taken after the re-rendered overlap, 23.976 frame for frame, heads
+refused naming the engines that can do them, the minimum context named."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tiny_pipelines import CallSpy, tiny_folder
 
 from lengthen.engines import grid
 from lengthen.engines.base import EngineSettings, GenerateRequest, get_engine
+from lengthen.engines.diffusers_common import match_colour
 from lengthen.errors import UsageError
 from lengthen.progress import SilentProgress
 
@@ -34,25 +35,40 @@ def engine(tmp_path_factory):
     return eng
 
 
-@pytest.mark.parametrize("direction", ["tail", "head"])
-def test_long_extension_runs_overlapping_windows(engine, monkeypatch, direction):
+def test_long_extension_runs_in_windows_on_the_previous_windows_end(engine, monkeypatch):
     ctx = clip()
     spy = CallSpy(monkeypatch, engine._pipe)
-    res = engine.generate(GenerateRequest(ctx, direction, 12, RATE, settings=engine.settings), None)
-    call = spy.calls[0]
-    overlap, total, base = call["overlap_history"], call["num_frames"], call["base_num_frames"]
-    assert overlap == 5 and (total - 1) % 4 == 0 and total > base  # more than one window
-    assert total - overlap >= 12 and call["fps"] == 24
-    away = ctx[::-1] if direction == "tail" else ctx
-    plan = engine.plan(GenerateRequest(ctx, direction, 12, RATE))
-    sent = np.stack([np.asarray(v) for v in call["video"]])
-    assert np.array_equal(sent, grid.to_working(away[:overlap], plan.placement)[::-1])
-    out = np.asarray(spy.outputs[0].frames)[0]
-    assert len(out) == overlap + total  # the input, then the decoded windows (overlap re-rendered)
-    new = np.clip(np.rint(out[2 * overlap : 2 * overlap + 12] * 255), 0, 255).astype(np.uint8)
-    want = grid.from_working(new, plan.placement)  # 24 fps clip: conforming is the identity
-    assert np.array_equal(res.frames, want if direction == "tail" else want[::-1])
-    assert res.frames.shape == (12, 32, 40, 3)
+    res = engine.generate(GenerateRequest(ctx, "tail", 12, RATE, settings=engine.settings), None)
+    windows = res.info["windows"]
+    assert len(spy.calls) == len(windows) == 3 and [n for _, n in windows] == [4, 4, 4]
+    for call in spy.calls:
+        assert call["overlap_history"] == 5 and call["num_frames"] <= call["base_num_frames"] == 9
+        assert call["fps"] == 24 and call["guidance_scale"] == 1.0
+    plan = engine.plan(GenerateRequest(ctx, "tail", 12, RATE))
+    sent = np.stack([np.asarray(v) for v in spy.calls[0]["video"]])
+    assert np.array_equal(sent, grid.to_working(ctx[-5:], plan.placement))  # the clip's last frames
+    for k in (1, 2):  # later windows continue from the frames the previous ones delivered
+        sent = grid.from_working(np.stack([np.asarray(v) for v in spy.calls[k]["video"]]), plan.placement)
+        delivered = res.frames[: 4 * k]
+        assert np.array_equal(sent[-min(5, 4 * k) :], delivered[-min(5, 4 * k) :])
+    assert res.frames.shape == (12, 32, 40, 3) and res.info["conform"] == "frame for frame"
+
+
+def test_23976_material_runs_frame_for_frame_on_the_24_fps_model(engine, monkeypatch):
+    spy = CallSpy(monkeypatch, engine._pipe)
+    res = engine.generate(GenerateRequest(clip(), "tail", 4, Fraction(24000, 1001), settings=engine.settings), None)
+    assert spy.calls[0]["fps"] == 24 and res.info["native_fps"] == "24000/1001"
+    out = np.clip(np.rint(np.asarray(spy.outputs[0].frames)[0] * 255), 0, 255).astype(np.uint8)
+    rerendered, new = out[5:10], out[10:14]  # after the 5 input frames: their re-render, then new ones
+    plan = engine.plan(GenerateRequest(clip(), "tail", 4, Fraction(24000, 1001)))
+    matched, _ = match_colour(new, rerendered, grid.to_working(clip()[-5:], plan.placement))
+    assert res.info["conform"] == "frame for frame"
+    assert np.array_equal(res.frames, grid.from_working(matched, plan.placement))  # one model frame per frame
+
+
+def test_heads_are_refused_naming_the_engines_that_can(engine):
+    with pytest.raises(UsageError, match="wan-vace or ltx"):
+        engine.generate(GenerateRequest(clip(), "head", 4, RATE), None)
 
 
 def test_too_short_a_clip_is_refused_naming_the_minimum(engine):

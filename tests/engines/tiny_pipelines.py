@@ -248,9 +248,12 @@ class CallSpy:
     def __init__(self, monkeypatch, pipe):
         self.calls: list[dict] = []
         self.outputs: list = []
+        import functools
+
         real = type(pipe).__call__
         spy = self
 
+        @functools.wraps(real)  # the real signature stays visible (engines filter arguments by it)
         def recording(self_, *args, **kwargs):
             spy.calls.append(kwargs)
             out = real(self_, *args, **kwargs)

@@ -29,6 +29,8 @@ class GenerateRequest:
     cache_key: str = ""  # identifies media + range + settings, for per-shot caches
     # Faces found in the context frames, per frame: list of (bank index, landmarks (5, 2)).
     context_faces: tuple = ()
+    pixel_aspect: Fraction = Fraction(1)  # the source's sample aspect ratio (2 for 2x anamorphic)
+    prompt: str | None = None  # this shot's own text (spec file, panel); wins over settings.prompt
 
     def __post_init__(self) -> None:
         if self.direction not in ("head", "tail"):
@@ -49,13 +51,32 @@ class GenerateResult:
     info: dict = field(default_factory=dict)  # engine, model, seed, timings, anything for the report
 
 
+@dataclass(frozen=True)
+class EngineLimits:
+    """What an engine needs and allows for a clip, in frames **at the clip's rate** (engines that
+    work at their own rate convert, so the pipeline and the engine cannot disagree)."""
+
+    min_context: int  # fewest source frames next to the cut it can work from
+    context: int  # source frames it reads next to the cut when the shot has them
+    max_frames: int | None  # most new frames per request, None: unlimited
+
+
 @runtime_checkable
 class Engine(Protocol):
     name: str
-    min_context: int  # fewest context frames it can work from
-    max_frames: int | None  # most frames per request, None: unlimited
+    min_context: int  # fewest context frames it can work from (clip-rate frames; see limits)
+    max_frames: int | None  # most frames per request, None: unlimited (clip-rate frames; see limits)
 
     def generate(self, request: GenerateRequest, progress) -> GenerateResult: ...
+
+
+def engine_limits(engine, rate: Fraction, default_context: int) -> EngineLimits:
+    """``engine.limits(rate)`` when the engine states them per rate (the diffusers engines, which
+    work at their model's rate), else its ``min_context``/``max_frames`` (already clip frames)."""
+    if hasattr(engine, "limits"):
+        return engine.limits(Fraction(rate))
+    min_context = int(engine.min_context)
+    return EngineLimits(min_context, max(min_context, default_context), engine.max_frames)
 
 
 # name -> "module:Class" (loaded lazily so a broken optional engine never breaks the others)

@@ -37,6 +37,11 @@ import numpy as np
 
 # Farneback settings measured in the prototype (OpenCV defaults from its documentation example).
 FARNEBACK = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
+# Frame-rate conversion (engines/grid.py) needs the whole object's motion, edges included, between
+# frames up to a native frame apart: a deeper pyramid, a wider Gaussian window, more iterations.
+RETIME_FARNEBACK = dict(
+    pyr_scale=0.5, levels=4, winsize=31, iterations=5, poly_n=7, poly_sigma=1.5, flags=256
+)  # Gaussian
 
 
 def work_size_for(width: int, height: int, work_width: int = 160, multiple: int = 8) -> tuple[int, int]:
@@ -64,13 +69,14 @@ def work_rgb(frames: np.ndarray, work_size: tuple[int, int]) -> np.ndarray:
 
 
 def pair_flows(
-    frames: np.ndarray, work_size: tuple[int, int], source_width: int = 320
+    frames: np.ndarray, work_size: tuple[int, int], source_width: int = 320, settings: dict | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Farneback flows of consecutive frames, both ways, at the working size.
 
     frames: uint8 ``(T, H, W, 3)``. Returns ``(backward, forward)``, float32 ``(T-1, 2, h, w)`` each:
     ``backward[i]`` on frame ``i+1``'s grid pointing into frame ``i``; ``forward[i]`` on frame ``i``'s
     grid pointing into frame ``i+1`` (the backward flows of the time-reversed sequence, reversed).
+    ``settings``: Farneback parameters (default :data:`FARNEBACK`).
     """
     import cv2
 
@@ -85,7 +91,7 @@ def pair_flows(
 
     def measure(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         # calcOpticalFlowFarneback(prev, next) gives f with prev(p) ~= next(p + f(p)).
-        f = cv2.calcOpticalFlowFarneback(a, b, None, **FARNEBACK)  # h w 2, source px
+        f = cv2.calcOpticalFlowFarneback(a, b, None, **(settings or FARNEBACK))  # h w 2, source px
         f = cv2.resize(f, work_size, interpolation=cv2.INTER_AREA)
         return np.stack([f[..., 0] * sx, f[..., 1] * sy]).astype(np.float32)  # 2 h w
 

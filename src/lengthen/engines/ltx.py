@@ -2,16 +2,19 @@
 the folder's model_index.json is an LTX-2 pipeline).
 
 LTX works on ``8k + 1`` frames at sizes divisible by 32, at the clip's own rate up to 30 fps
-(faster clips are generated at 30 fps and conformed). The context frames become one video
-condition at frame 0 (``LTXVideoCondition(video=..., frame_index=0)``), trimmed to ``8k + 1``
-frames ending at the cut, and the model continues them forward in time.
+(faster clips are generated at 30 fps and conformed); longer extensions run window after window
+(see :mod:`lengthen.engines.diffusers_common`). The context frames (``8k + 1`` of them, ending at
+the cut) become one video condition anchored where they belong in time:
 
-Head extensions run **backward**: the context is reversed in time (so the first frame of the shot
-is the last frame of the condition), LTX continues that reversed clip, and the new frames are
-reversed back. Motion that is not time-symmetric (falling objects, walking direction) is only
-as plausible as the model makes the reversed clip; ``wan-vace`` handles heads natively.
+* tail: at the start of the window (``LTXVideoCondition(video=..., frame_index=0)``), and the
+  model continues forward;
+* head: at the **end** of the window (``frame_index = num_frames - len(context)``, a multiple of
+  8 so the condition's latents line up with the window's), and the model generates the frames
+  that lead into it. Nothing is reversed in time: gait, gravity, smoke and speech run forward.
+
 LTX has no reference-image input: identity comes from the context frames and the prompt, and the
-pipeline's reranking by identity picks the best candidate.
+pipeline's reranking by identity picks the best candidate. Old LTX-Video folders (0.9.0/0.9.1,
+whose scheduler uses dynamic shifting) are refused with one line before any work starts.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 from ..errors import ModelError
 from . import grid
 from .base import GenerateRequest
-from .diffusers_common import NEGATIVE_PROMPT, DiffusersEngine, Plan, build_prompt, step_callback, to_uint8
+from .diffusers_common import NEGATIVE_PROMPT, OLD_LTX, DiffusersEngine, Window, call_kwargs, to_uint8
 
 
 def is_ltx2(index: dict) -> bool:
@@ -51,42 +54,48 @@ class LTXEngine(DiffusersEngine):
             )
         return "LTX2ConditionPipeline" if is_ltx2(index) else "LTXConditionPipeline"
 
-    def fit_window(self, context: int, new: int) -> tuple[int, int]:
-        m, window = self.preset["frame_multiple"], self.quality["window"]
-        if 1 + new > window:
-            raise self._too_long(new)
-        context = grid.below_grid(max(1, min(context, window - new)), m)  # a video condition is 8k+1
-        return context, grid.on_grid(context + new, m)
+    def check_loaded(self, pipe, folder: Path) -> None:
+        if type(pipe).__name__ == "LTXConditionPipeline" and pipe.scheduler.config.get("use_dynamic_shifting"):
+            raise ModelError(OLD_LTX, path=folder)
 
-    def run(self, pipe, context_away: np.ndarray, plan: Plan, request: GenerateRequest, progress) -> np.ndarray:
+    def context_size(self, available: int, direction: str) -> int:
+        c = grid.below_grid(max(1, min(available, int(self.quality["context"]))), self.preset["frame_multiple"])
+        if direction == "head" and c < self.preset["frame_multiple"] + 1:
+            return 0  # an end-anchored video condition needs two latents (9 frames)
+        return c
+
+    def run(self, pipe, context: np.ndarray, window: Window, request: GenerateRequest, callback):
         from PIL import Image
 
-        condition = [Image.fromarray(f) for f in context_away[::-1]]  # ends at the cut
-        gh, gw = plan.placement.grid
+        condition = [Image.fromarray(f) for f in context]  # time order
+        index = 0 if request.direction == "tail" else window.total - window.context
+        gh, gw = context.shape[1:3]
         if type(pipe).__name__.startswith("LTX2"):
             from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2VideoCondition
 
-            conditions = [LTX2VideoCondition(frames=condition, index=0, strength=1.0)]
+            conditions = [LTX2VideoCondition(frames=condition, index=index, strength=1.0)]
         else:
             from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
-            conditions = [LTXVideoCondition(video=condition, frame_index=0, strength=1.0)]
+            conditions = [LTXVideoCondition(video=condition, frame_index=index, strength=1.0)]
         result = pipe(
             conditions=conditions,
-            prompt=build_prompt(request.banks, self.settings.prompt),
+            prompt=self.prompt,
             negative_prompt=NEGATIVE_PROMPT,
             height=gh,
             width=gw,
-            num_frames=plan.total,
-            frame_rate=float(plan.native),
-            num_inference_steps=plan.steps,
-            guidance_scale=plan.guidance,
+            num_frames=window.total,
+            frame_rate=float(self.current.native),
+            num_inference_steps=self.current.steps,
+            guidance_scale=self.current.guidance,
             generator=self.generator,
             output_type="np",
-            callback_on_step_end=step_callback(progress, plan.steps),
+            callback_on_step_end=callback,
+            **call_kwargs(pipe, self.preset.get("call", {})),
         )
-        self.last_info = {
-            "pipeline": type(pipe).__name__,
-            "direction_handling": "reversed" if request.direction == "head" else "forward",
-        }
-        return to_uint8(result.frames)[plan.context :]  # generation order = away from the cut
+        self.last_info = {"pipeline": type(pipe).__name__, "condition_frame_index": index}
+        frames = to_uint8(result.frames)  # (total, gh, gw, 3) in time order
+        c = window.context
+        if request.direction == "tail":
+            return frames[:c], frames[c:]
+        return frames[window.new :], frames[: window.new]

@@ -1,25 +1,25 @@
 """``skyreels-df``: SkyReels-V2 diffusion forcing through diffusers'
-``SkyReelsV2DiffusionForcingVideoToVideoPipeline``, for long extensions.
+``SkyReelsV2DiffusionForcingVideoToVideoPipeline``, for long tail extensions.
 
-The model works at 24 fps on ``4k + 1`` frames at sizes divisible by 16, in windows of
-``base_num_frames`` (97 for the 540p models) that overlap by ``overlap_history`` frames: the last
-``overlap_history`` context frames (``4k + 1``, 17 by default) seed the first window and each
-later window continues from the end of the one before, so an extension can be many windows long.
-The pipeline returns the input video followed by the decoded windows, whose first
-``overlap_history`` frames re-render the context; only the frames after those are new.
+The model works at 24 fps (23.976 material runs frame for frame) on ``4k + 1`` frames at sizes
+divisible by 16, in windows of ``base_num_frames`` (97 for the 540p models). Each window is one
+pipeline call given the ``overlap_history`` frames (``4k + 1``, 17 by default) nearest the edge:
+the source's last frames at first, then the end of the previous window (see
+:mod:`lengthen.engines.diffusers_common`). The pipeline returns the input video followed by the
+decoded window, whose first ``overlap_history`` frames re-render the input; the frames after
+those are new.
 
-Head extensions run backward, as in ``ltx``: the context is reversed in time, continued, and the
-new frames are reversed back.
+SkyReels' video-to-video pipeline only extends forward, so head extensions are refused with a
+message naming the engines that generate heads natively (wan-vace, ltx).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UsageError
 from . import grid
 from .base import GenerateRequest
-from .diffusers_common import NEGATIVE_PROMPT, DiffusersEngine, Plan, build_prompt, step_callback, to_uint8
+from .diffusers_common import NEGATIVE_PROMPT, DiffusersEngine, Window, call_kwargs, option, to_uint8
 
 
 class SkyReelsEngine(DiffusersEngine):
@@ -29,47 +29,40 @@ class SkyReelsEngine(DiffusersEngine):
         "SkyReelsV2DiffusionForcingVideoToVideoPipeline",
         "SkyReelsV2DiffusionForcingImageToVideoPipeline",
     )
-    windowed = False
+    directions = ("tail",)
 
     def pipeline_class(self, index, folder) -> str:
         super().pipeline_class(index, folder)
         return "SkyReelsV2DiffusionForcingVideoToVideoPipeline"  # same components, video input
 
-    def fit_window(self, context: int, new: int) -> tuple[int, int]:
-        m, window = self.preset["frame_multiple"], self.quality["window"]
+    def context_size(self, available: int, direction: str) -> int:
         need = int(self.quality["context"])
-        if context < need:
-            raise UsageError(
-                f"engine {self.name!r} continues from {need} context frames at "
-                f"{self.preset['native_fps']} fps (overlap_history); the clip gives {context}"
-            )
-        overlap = grid.below_grid(need, m)
-        if overlap >= window:
-            raise UsageError(f"overlap_history {overlap} must be shorter than the {window}-frame window")
-        return overlap, grid.on_grid(overlap + new, m)
+        return grid.below_grid(need, self.preset["frame_multiple"]) if available >= need else 0
 
-    def run(self, pipe, context_away: np.ndarray, plan: Plan, request: GenerateRequest, progress) -> np.ndarray:
+    def run(self, pipe, context: np.ndarray, window: Window, request: GenerateRequest, callback):
         from PIL import Image
 
-        video = [Image.fromarray(f) for f in context_away[::-1]]  # ends at the cut
-        gh, gw = plan.placement.grid
+        video = [Image.fromarray(f) for f in context]  # ends at the edge
+        gh, gw = context.shape[1:3]
         result = pipe(
             video=video,
-            prompt=build_prompt(request.banks, self.settings.prompt),
+            prompt=self.prompt,
             negative_prompt=NEGATIVE_PROMPT,
             height=gh,
             width=gw,
-            num_frames=plan.total,
-            num_inference_steps=plan.steps,
-            guidance_scale=plan.guidance,
+            num_frames=window.total,
+            num_inference_steps=self.current.steps,
+            guidance_scale=self.current.guidance,
             generator=self.generator,
             output_type="np",
-            overlap_history=plan.context,
+            overlap_history=window.context,
             base_num_frames=int(self.quality["window"]),
-            addnoise_condition=float(self.settings.addnoise_condition),
-            fps=int(round(float(plan.native))),
-            callback_on_step_end=step_callback(progress, plan.steps),
+            addnoise_condition=float(option(self.settings, "addnoise_condition", 20)),
+            fps=int(round(float(self.current.native))),
+            callback_on_step_end=callback,
+            **call_kwargs(pipe, self.preset.get("call", {})),
         )
-        frames = to_uint8(result.frames)  # (context + total, gh, gw, 3): the input, then the windows
-        self.last_info = {"overlap_history": plan.context, "base_num_frames": int(self.quality["window"])}
-        return frames[len(video) + plan.context :]
+        frames = to_uint8(result.frames)  # (context + total): the input, then the decoded window
+        self.last_info = {"overlap_history": window.context, "base_num_frames": int(self.quality["window"])}
+        decoded = frames[len(video) :]
+        return decoded[: window.context], decoded[window.context :]
