@@ -41,7 +41,7 @@ class Filmstrip(QWidget):
 
     def set_message(self, text: str) -> None:
         self._clear()
-        self.frames = []
+        self.frames, self.message = [], text
         label = QLabel(text)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         label.setStyleSheet("color: #888;")
@@ -50,7 +50,7 @@ class Filmstrip(QWidget):
 
     def set_frames(self, clip_id: str, frames: list) -> None:
         self._clear()
-        self.clip_id, self.frames = clip_id, list(frames)
+        self.clip_id, self.frames, self.message = clip_id, list(frames), ""
         heads = len(frames) // 2 + len(frames) % 2
         for i, (label, frame, timecode, thumb) in enumerate(frames):
             if i == heads:

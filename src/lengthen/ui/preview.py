@@ -272,6 +272,10 @@ class PreviewPane(QWidget):
         self.compare_box.setCurrentIndex(max(0, self.compare_box.findData(compare)))
         self.compare_box.setEnabled(len(lines) > 1)
 
+    def _choose(self, index: int) -> None:
+        if self.clip_id is not None and index >= 0:
+            self.take_chosen.emit(self.clip_id, index)
+
     def set_status(self, accepted: bool, reroll_why: str | None) -> None:
         """The Accept and Re-roll buttons, from the state (never stale)."""
         has = self.clip_id is not None and self.data is not None
