@@ -37,7 +37,7 @@ def rms_db(x: np.ndarray) -> float:
 
 
 def figures(sound: ShotSound, direction: str, frames: int, seed: int, last_frame: int) -> tuple[dict, np.ndarray]:
-    a = sound.audio
+    a = sound.ends[direction]
     first = last_frame + 1 if direction == "tail" else -frames
     t = time.perf_counter()
     made = sound.extend(direction, first, frames, seed)

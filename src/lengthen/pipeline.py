@@ -172,7 +172,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         with timer("audio"):
             from .audio.shot import ShotSound
 
-            sound = ShotSound.load(spec.media, spec.first, spec.last, spec.rate)
+            sound = ShotSound.load(spec.media, spec.first, spec.last, spec.rate, spec.directions)
     report["audio"] = (
         "generated" if sound is not None else ("off (--no-audio)" if not request.audio else "none in source")
     )

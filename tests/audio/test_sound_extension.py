@@ -44,7 +44,7 @@ def test_continuity_level_and_spectrum_on_a_real_clip(testdata, direction):
     media = testdata / "video" / "openmpf__video_01.mp4"
     rate = Fraction(30000, 1001)
     sound = ShotSound.load(media, 0, 89, rate)
-    src = sound.audio
+    src = sound.ends[direction]
     first = 90 if direction == "tail" else -60
     made = sound.extend(direction, first, 60, seed=3)
     x = made.samples

@@ -163,3 +163,46 @@ def test_the_local_test_identity_is_made_once(tmp_path, monkeypatch):
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "c2pa.json").write_text(json.dumps({"cert": str(cert), "key": str(key)}))
     assert resolve_signer().source == "user"
+
+
+def _sign_as_another_tool(source: Path, dest: Path, signer, *, sidecar: bool = False) -> None:
+    """Credentials made directly with the C2PA library, as another application would."""
+    manifest = {
+        "claim_generator_info": [{"name": "another-editor", "version": "9.1"}],
+        "title": dest.name,
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": IPTC_TRAINED.replace("trainedAlgorithmicMedia", "digitalCapture"),
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    builder = c2pa.Builder(manifest)
+    if sidecar:
+        builder.set_no_embed()
+    with signer.signer() as s, open(source, "rb") as src, open(dest, "w+b") as dst:
+        store = builder.sign(s, "image/png", src, dst)
+    if sidecar:
+        dest.with_suffix(".c2pa").write_bytes(store)
+
+
+def test_verify_reads_another_tools_credentials_embedded_or_sidecar(testdata, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LENGTHEN_CONFIG", str(tmp_path / "config"))
+    signer = resolve_signer()
+    photo = testdata / "images" / "skimage__astronaut.png"
+    embedded, side = tmp_path / "embedded.png", tmp_path / "side.png"
+    _sign_as_another_tool(photo, embedded, signer)
+    _sign_as_another_tool(photo, side, signer, sidecar=True)
+    assert side.read_bytes() == photo.read_bytes() and side.with_suffix(".c2pa").is_file()  # nothing embedded
+    capsys.readouterr()
+    assert main(["verify", str(embedded), str(side)]) == 0
+    text = capsys.readouterr().out
+    assert text.count("credentials: VALID") == 2 and text.count("made with: another-editor 9.1") == 2
+    assert "action: c2pa.created (digitalCapture)" in text

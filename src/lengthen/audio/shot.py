@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -40,23 +42,33 @@ class GeneratedSound:
 
 
 class ShotSound:
-    """The source's sound next to the shot's cuts, read once per shot."""
+    """The source's sound next to the shot's cuts: at most ``ANALYSIS_S`` seconds inside the shot
+    at each end, read once per shot (a long shot's sound is never decoded whole)."""
 
-    def __init__(self, audio: SourceAudio, first: int, last: int) -> None:
-        self.audio, self.first, self.last = audio, first, last
+    def __init__(self, ends: dict[str, SourceAudio], first: int, last: int) -> None:
+        self.ends, self.first, self.last = ends, first, last
+
+    @property
+    def audio(self) -> SourceAudio:
+        return self.ends.get("tail") or self.ends["head"]
 
     @classmethod
-    def load(cls, media, first: int, last: int, rate) -> "ShotSound | None":
+    def load(cls, media, first: int, last: int, rate, directions=("head", "tail")) -> "ShotSound | None":
         """None when the media has no audio stream."""
-        audio = read_audio(media, first, last, rate, margin_s=0.0)
-        if audio is None or audio.samples.shape[1] == 0:
-            return None
-        return cls(audio, first, last)
+        reach = math.ceil(ANALYSIS_S * Fraction(rate)) + 1  # frames that cover the analysis stretch
+        ends: dict[str, SourceAudio] = {}
+        for direction in directions:
+            a, b = (first, min(last, first + reach)) if direction == "head" else (max(first, last - reach), last)
+            audio = read_audio(media, a, b, rate)
+            if audio is None or audio.samples.shape[1] == 0:
+                return None
+            ends[direction] = audio
+        return cls(ends, first, last) if ends else None
 
     def extend(self, direction: str, first_frame: int, frames: int, seed: int = 0) -> GeneratedSound:
         """Sound for generated frames ``first_frame .. first_frame + frames - 1`` (source frame line):
         exactly as many samples as the picture lasts on the source's sample line."""
-        a = self.audio
+        a = self.ends[direction]
         start, stop = a.frame_sample(first_frame), a.frame_sample(first_frame + frames)
         reach = int(ANALYSIS_S * a.sample_rate)
         if direction == "tail":
