@@ -10,7 +10,8 @@ def add_parser(sub) -> None:
         "doctor",
         help="check Python, torch/CUDA, codecs, face and video models, disk space",
         description="Check this machine: Python, torch and CUDA, PyAV encoders for ProRes/DNxHR/H.264, "
-        "face models (dlib CC0 weights, insightface), video model weights, disk space. "
+        "face models (dlib CC0 weights, insightface), video model weights, what the panel needs to start "
+        "(Qt platform plugin and its system libraries, with the exact install command), disk space. "
         "Exits 1 when something required is missing.",
     )
     p.add_argument("--json", action="store_true")
@@ -55,6 +56,91 @@ def optional_extras() -> dict[str, list[str]]:
         except PackageNotFoundError:
             missing.append(name)
     return extras
+
+
+# system libraries whose Debian/Ubuntu package name does not follow the soname (see apt_package)
+APT_NAMES = {"libglib-2.0.so.0": "libglib2.0-0", "libgthread-2.0.so.0": "libglib2.0-0"}
+# loaded by the xcb plugin at start (dlopen), so ``ldd`` does not list them
+QT_XCB_RUNTIME = ("libxcb-cursor.so.0",)
+
+
+def apt_package(soname: str) -> str:
+    """The Debian/Ubuntu package of a library: ``libxcb-cursor.so.0`` -> ``libxcb-cursor0``,
+    ``libxkbcommon-x11.so.0`` -> ``libxkbcommon-x11-0``, ``libEGL.so.1`` -> ``libegl1``."""
+    import re
+
+    if soname in APT_NAMES:
+        return APT_NAMES[soname]
+    m = re.match(r"^(.+?)\.so\.(\d+)", soname)
+    if not m:
+        return soname
+    name, major = m.group(1).lower(), m.group(2)
+    return f"{name}-{major}" if name[-1].isdigit() else f"{name}{major}"
+
+
+def missing_libraries(ldd_output: str) -> list[str]:
+    """Sonames ``ldd`` reports as ``not found``."""
+    out = []
+    for line in ldd_output.splitlines():
+        if "not found" in line:
+            name = line.split("=>")[0].strip()
+            if name and name not in out:
+                out.append(name)
+    return out
+
+
+def qt_panel_check() -> dict:
+    """What the panel needs to start: PyQt6, its xcb platform plugin (a desktop on Linux) and
+    that plugin's system libraries, and the offscreen plugin (``--screenshot``). Returns
+    {"ok", "detail", "missing": [sonames], "install": exact command or None}."""
+    import ctypes
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    try:
+        from PyQt6.QtCore import QLibraryInfo
+    except ImportError:
+        cmd = f"{sys.executable} -m pip install 'pyqt6>=6.6'"
+        return {"ok": False, "detail": f"PyQt6 is not installed: {cmd}", "missing": [], "install": cmd}
+    plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
+    if not sys.platform.startswith("linux"):
+        ok = plugins.is_dir()
+        return {"ok": ok, "detail": f"Qt platform plugins in {plugins}", "missing": [], "install": None}
+    wanted = [plugins / "libqxcb.so", plugins / "libqoffscreen.so"]
+    absent = [p.name for p in wanted if not p.is_file()]
+    if absent:
+        cmd = f"{sys.executable} -m pip install --force-reinstall 'pyqt6>=6.6'"
+        return {
+            "ok": False,
+            "detail": f"Qt plugins missing ({', '.join(absent)}): {cmd}",
+            "missing": [],
+            "install": cmd,
+        }
+    missing: list[str] = []
+    if shutil.which("ldd"):
+        for lib in wanted:
+            try:
+                out = subprocess.run(["ldd", str(lib)], capture_output=True, text=True, timeout=20).stdout
+            except (OSError, subprocess.SubprocessError):
+                continue
+            missing += [m for m in missing_libraries(out) if m not in missing]
+    for soname in QT_XCB_RUNTIME:
+        try:
+            ctypes.CDLL(soname)
+        except OSError:
+            missing.append(soname)
+    if not missing:
+        return {"ok": True, "detail": f"xcb and offscreen plugins load ({plugins})", "missing": [], "install": None}
+    packages = sorted({apt_package(m) for m in missing})
+    cmd = "sudo apt-get install -y " + " ".join(packages)
+    return {
+        "ok": False,
+        "detail": f"the panel cannot start: the Qt xcb plugin lacks {', '.join(missing)}; install with: {cmd}",
+        "missing": missing,
+        "install": cmd,
+    }
 
 
 def checks() -> list[dict]:
@@ -137,6 +223,9 @@ def checks() -> list[dict]:
             )
     except Exception as exc:
         add("video model presets", False, str(exc), required=False)
+    qt = qt_panel_check()
+    add("panel (Qt platform plugin and its libraries)", qt["ok"], qt["detail"], required=False)
+    out[-1]["install"] = qt["install"]
     cache = cache_dir()
     free = shutil.disk_usage(cache).free / 2**30
     add("disk space", free > 2, f"{free:.1f} GiB free at {cache}")
@@ -151,4 +240,7 @@ def run(args) -> int:
         for r in results:
             mark = "ok " if r["ok"] else ("MISSING" if r["required"] else "--")
             print(f"{mark:8s} {r['check']:44s} {r['detail']}")
+        for r in results:
+            if not r["ok"] and r.get("install"):
+                print(f"to fix {r['check']}: {r['install']}")
     return 0 if all(r["ok"] for r in results if r["required"]) else 1
