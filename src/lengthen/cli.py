@@ -25,6 +25,7 @@ COMMANDS = (
     "demo",
     "extend",
     "timeline",
+    "render-job",
     "plan",
     "faces",
     "embed",
@@ -40,9 +41,9 @@ COMMANDS = (
 def _available_commands():
     for name in COMMANDS:
         try:
-            yield name, importlib.import_module(f"lengthen.commands.{name}")
+            yield name, importlib.import_module(f"lengthen.commands.{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:  # a command not written yet
-            if exc.name != f"lengthen.commands.{name}":
+            if exc.name != f"lengthen.commands.{name.replace('-', '_')}":
                 raise
 
 
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 parser.print_help()
                 return 2
             command = f"lengthen {args.command}"
-            module = importlib.import_module(f"lengthen.commands.{args.command}")
+            module = importlib.import_module(f"lengthen.commands.{args.command.replace('-', '_')}")
             with output_transaction():
                 return int(module.run(args) or 0)
     except LengthenError as exc:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 
-def add_plan_arguments(p) -> None:
-    """Options shared by ``plan`` and ``timeline``."""
+def add_plan_arguments(p, timeline_optional: bool = False) -> None:
+    """Options shared by ``plan`` and ``timeline`` (``timeline --assemble`` reads no TIMELINE)."""
     p.add_argument(
-        "timeline", metavar="TIMELINE", help=".otio, .otioz, .otiod, or FCP7 .xml / .edl with the adapter plugins"
+        "timeline",
+        metavar="TIMELINE",
+        nargs="?" if timeline_optional else None,
+        help=".otio, .otioz, .otiod, or FCP7 .xml / .edl with the adapter plugins",
     )
     g = p.add_argument_group("what to make (default: --handles 12)")
     g.add_argument(

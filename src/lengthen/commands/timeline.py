@@ -1,5 +1,6 @@
 """lengthen timeline TIMELINE -o OUT.otio [plan options] [--splice] [--engine NAME] [--quality Q] [--seed S]
-[--json]"""
+[--executor local|ray [--ray-address ADDRESS]] [--resume] [--json]
+lengthen timeline TIMELINE --jobs-only JOBS/ ...;  lengthen timeline --assemble JOBS/ -o OUT.otio"""
 
 from __future__ import annotations
 
@@ -14,16 +15,15 @@ def add_parser(sub) -> None:
         help="extend the clips of a timeline and write a new timeline with the results",
         description="Plan, generate and write: a copy of TIMELINE with a LENGTHEN track holding the generated "
         "clips (or, with --splice, each clip relinked to media joined with its new frames). "
-        "Media go to OUT_media/ beside OUT. The input is never modified.",
+        "Media go to OUT_media/ beside OUT. The input is never modified. A run manifest (OUT.run.json) "
+        "records every finished shot: running the same command again renders only what is missing or changed.",
     )
-    add_plan_arguments(p)
+    add_plan_arguments(p, timeline_optional=True)
     p.add_argument(
         "-o",
         "--output",
-        required=True,
         metavar="OUT",
-        help="the new timeline (.otio, .otioz, .otiod, .xml FCP7, .edl and .fcpxml with --splice); a format "
-        "that cannot hold the result is refused before any media is made",
+        help="the new timeline (.otio, .otioz, .otiod, .xml, .edl); required except with --jobs-only",
     )
     p.add_argument(
         "--splice", action="store_true", help="relink each clip to media joined from its source and generated frames"
@@ -31,6 +31,52 @@ def add_parser(sub) -> None:
     from .extend import add_engine_options
 
     add_engine_options(p)  # the same engine, identity and codec options as `extend`
+    add_farm_options(p)
+
+
+def add_farm_options(p) -> None:
+    g = p.add_argument_group("farm (see the README's farm section)")
+    g.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: one shot after another in this process (default); ray: one Ray task per shot "
+        "(pip install 'lengthen[farm]')",
+    )
+    g.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="join this Ray cluster (from `ray start --head` on a trusted network); default: a private "
+        "local Ray bound to 127.0.0.1",
+    )
+    g.add_argument("--ray-cpus", type=int, metavar="N", help="CPUs of the private local Ray (default: all)")
+    g.add_argument(
+        "--cpus-per-shot", type=float, metavar="N", help="CPU cores each shot's Ray task reserves (default 1)"
+    )
+    g.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="times a shot whose worker died is tried again (default 2; user errors are not retried)",
+    )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the run manifest beside OUT (an error when there is none); "
+        "the same command without it resumes too",
+    )
+    g.add_argument(
+        "--jobs-only",
+        metavar="DIR",
+        help="render nothing: write one self-contained job file per shot and the plan to DIR "
+        "(render each with `lengthen render-job`, then --assemble)",
+    )
+    g.add_argument(
+        "--assemble",
+        metavar="DIR",
+        help="build OUT from the finished jobs in DIR (no TIMELINE); lists the jobs not rendered yet",
+    )
 
 
 def media_dir_for(out) -> Path:
@@ -40,62 +86,139 @@ def media_dir_for(out) -> Path:
     return out.with_name(f"{out.name.split('.')[0] or 'lengthen'}_media")
 
 
+def make_executor(args):
+    """The executor the options ask for; a missing Ray is a usage error before any work."""
+    from ..errors import UsageError
+
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address needs --executor ray")
+    if args.executor == "ray":
+        from ..farm.ray_executor import RayExecutor
+
+        return RayExecutor(
+            args.ray_address, num_cpus=args.ray_cpus, cpus_per_shot=args.cpus_per_shot, retries=args.retries
+        )
+    from ..executor import LocalExecutor
+
+    return LocalExecutor()
+
+
+def splice_outcomes(outcomes, jobs, media_dir, codec, manifest=None) -> dict:
+    """Joined media per clip id for the shots that have generated frames (one failed splice is one
+    failed shot); a splice recorded in the manifest for the same request is reused."""
+    from ..errors import LengthenError
+    from ..pipeline import splice_media
+
+    spliced = {}
+    for o, job in zip(outcomes, jobs):
+        if o.error is None and o.generated:
+            done = manifest.spliced(job) if manifest is not None else None
+            if done is not None:
+                spliced[o.spec.clip_id] = done
+                continue
+            try:
+                spliced[o.spec.clip_id] = splice_media(o.spec, o, media_dir, codec=codec)
+            except LengthenError as exc:
+                o.error = exc
+                continue
+            if manifest is not None:
+                manifest.record_spliced(job, spliced[o.spec.clip_id])
+    return spliced
+
+
+def write_or_keep(result, out, *, base_dir, protect, replace_existing: bool) -> list[str]:
+    """Write the timeline; over an existing OUT only when ``replace_existing`` (it is ours, per the
+    manifest): written beside it, then swapped in, or dropped when the bytes are the same."""
+    import os
+    import shutil
+
+    from ..farm.manifest import digest
+    from ..timeline.edit import write_timeline
+
+    out = Path(out)
+    if not (replace_existing and out.exists()):
+        return write_timeline(result, out, base_dir=base_dir, protect=protect)
+    fresh = out.with_name(f".lengthen-rerun-{os.getpid()}-{out.name}")
+    try:
+        warnings = write_timeline(result, fresh, base_dir=base_dir, protect=protect)
+        if digest(fresh) != digest(out):
+            if out.is_dir():
+                shutil.rmtree(out)
+            os.replace(fresh, out)
+    finally:
+        if fresh.is_dir():
+            shutil.rmtree(fresh, ignore_errors=True)
+        elif fresh.exists():
+            fresh.unlink()
+    return [w.replace(fresh.name, out.name) for w in warnings]
+
+
 def run(args) -> int:
     import json
     import os
     import sys
     from pathlib import Path
 
-    from ..errors import UsageError
-    from ..pipeline import render_shots, splice_media
-    from ..progress import TerminalProgress
-    from ..timeline.edit import build_result, write_timeline
-    from ..timeline.interchange import preflight, remove_outputs
+    from ..errors import Cancelled, UsageError
+    from ..executor import ShotJob
+    from ..farm.manifest import RunManifest, manifest_path_for
+    from ..farm.progress import RunProgress
+    from ..farm.run import render_resumable
+    from ..timeline.edit import build_result
     from ..timeline.read import adapter_for
-    from ..timeline.verify import range_problems
     from .extend import build_request
     from .plan import print_problems, read_and_plan
 
+    if args.assemble:
+        from ..farm.jobs import assemble_command
+
+        return assemble_command(args)
+    if args.timeline is None:
+        raise UsageError("give a TIMELINE (or --assemble JOBS_DIR -o OUT)")
+    if args.jobs_only:
+        from ..farm.jobs import jobs_only_command
+
+        return jobs_only_command(args)
+    if not args.output:
+        raise UsageError("-o OUT is required (or --jobs-only DIR)")
+    executor = make_executor(args)
     src, out = Path(args.timeline), Path(args.output)
     adapter_for(out)  # an unknown output format is bad input before any work
     if os.path.abspath(out) == os.path.abspath(src) or (out.exists() and src.exists() and os.path.samefile(out, src)):
         raise UsageError("the output would overwrite the input timeline; choose another name", path=out)
-    if out.exists():
+    manifest = RunManifest(manifest_path_for(out.absolute()))
+    if args.resume and not manifest.exists:
+        raise UsageError("nothing to resume: there is no run manifest", path=manifest.path)
+    ours = out.exists() and manifest.owns_output(out)
+    if out.exists() and not ours:
         raise UsageError("output exists; refusing to overwrite (choose another name)", path=out)
     media_dir = media_dir_for(out.absolute())
     extract = media_dir / "source_bundle" if src.suffix.lower() == ".otioz" else None
-    created_dir = not media_dir.exists()
     doc, plan = read_and_plan(args, extract_dir=extract)
-    outcomes, spliced = [], None
-    try:
-        with doc:
-            print_problems(plan, "timeline")
-            preflight(doc, plan, out, splice=args.splice, media_dir=media_dir)  # the format holds it: before media
-            protect = [src, *{s.media for s in plan.shots}]
-            request = build_request(args, media_dir, protect)
-            progress = TerminalProgress()
-            outcomes = render_shots(plan.to_render, request, progress)
-            if args.splice:
-                spliced = {}
-                for o in outcomes:
-                    if o.error is None and o.generated:
-                        try:
-                            spliced[o.spec.clip_id] = splice_media(
-                                o.spec, o, media_dir, codec=request.codec, request=request
-                            )
-                        except Exception as exc:  # one failed splice is one failed shot
-                            from ..errors import LengthenError
-
-                            if not isinstance(exc, LengthenError):
-                                raise
-                            o.error = exc
-            result = build_result(doc, plan, outcomes, spliced=spliced)
-            warnings = write_timeline(result, out, base_dir=doc.base_dir, protect=protect)
-            warnings += range_problems(result)
-    except BaseException:  # refused, cancelled or not written: the media made for this run go too
-        remove_outputs(outcomes, spliced, media_dir, created_dir)
-        raise
+    with doc:
+        print_problems(plan, "timeline")
+        protect = [src, *{s.media for s in plan.shots}]
+        request = build_request(args, media_dir, protect)
+        jobs = [ShotJob(spec, request) for spec in plan.to_render]
+        known = sum(manifest.done(j) is not None for j in jobs)
+        progress = RunProgress(len(jobs), reused=known, quiet=bool(args.json))
+        try:
+            run_result = render_resumable(jobs, manifest=manifest, executor=executor, progress=progress)
+        except (KeyboardInterrupt, Cancelled):
+            kept = sum(manifest.done(j) is not None for j in jobs)
+            print(
+                f"\nlengthen timeline: stopped; {kept} of {len(jobs)} shots are finished and recorded in "
+                f"{manifest.path}: run the same command again to render the rest",
+                file=sys.stderr,
+            )
+            raise
+        progress.draw(final=True)
+        outcomes = run_result.outcomes
+        spliced = splice_outcomes(outcomes, jobs, media_dir, request.codec, manifest) if args.splice else None
+        result = build_result(doc, plan, outcomes, spliced=spliced)
+        warnings = write_or_keep(result, out, base_dir=doc.base_dir, protect=protect, replace_existing=ours)
     failed = [o for o in outcomes if o.error is not None]
+    manifest.record_output(out)  # ours: the next run of the same command may replace it
     for w in warnings:
         print(f"lengthen timeline: warning: {w}", file=sys.stderr)
     for o in failed:
@@ -103,6 +226,10 @@ def run(args) -> int:
     summary = {
         "output": str(out),
         "media_dir": str(media_dir),
+        "manifest": str(manifest.path),
+        "executor": executor.name,
+        "rendered": [jobs[i].spec.clip_id for i in run_result.rendered],
+        "reused": [jobs[i].spec.clip_id for i in run_result.reused],
         "shots": [
             {
                 "clip": o.spec.clip,
@@ -123,8 +250,9 @@ def run(args) -> int:
         print(json.dumps(summary, indent=2))
     else:
         made = sum(len(s["generated"]) for s in summary["shots"])
+        reused = f" ({len(run_result.reused)} from an earlier run)" if run_result.reused else ""
         print(
-            f"wrote {out}: {made} generated clips from {len(outcomes) - len(failed)} shots; "
+            f"wrote {out}: {made} generated clips from {len(outcomes) - len(failed)} shots{reused}; "
             f"{len(failed)} failed, {len(plan.problems)} skipped; media in {media_dir}"
         )
     return 1 if failed or plan.problems else 0
