@@ -163,7 +163,8 @@ def render_job(job_path) -> tuple[str, object]:
             path=job.spec.media,
             clip=job.spec.clip,
         )
-    staging = Path(job.request.output_dir) / ".staging" / f"job{data['index']:04d}-{socket.gethostname()}-{os.getpid()}"
+    attempt = f"job{data['index']:04d}-{socket.gethostname()}-{os.getpid()}"
+    staging = Path(job.request.output_dir) / ".staging" / attempt
     try:
         result = render_staged(job, staging)
         outcome = outcome_from_dict(job.spec, result["outcome"])
@@ -230,9 +231,8 @@ def assemble(jobs_dir):
         record = finished(path, data)
         if record is None:
             missing.append(str(path))
-            outcomes.append(
-                ShotOutcome(spec=spec, error=EngineError(f"not rendered yet: lengthen render-job {path}", clip=spec.clip))
-            )
+            error = EngineError(f"not rendered yet: lengthen render-job {path}", clip=spec.clip)
+            outcomes.append(ShotOutcome(spec=spec, error=error))
         else:
             outcomes.append(outcome_from_dict(spec, record["outcome"]))
     return doc, plan, outcomes, missing, jobs, info

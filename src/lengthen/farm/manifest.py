@@ -85,7 +85,9 @@ class RunManifest:
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
-                raise UsageError(f"the run manifest cannot be read ({exc}); move it away to start afresh", path=self.path)
+                raise UsageError(
+                    f"the run manifest cannot be read ({exc}); move it away to start afresh", path=self.path
+                ) from None
             if data.get("schema") != SCHEMA:
                 raise UsageError("not a lengthen run manifest", path=self.path)
             self.data = data

@@ -196,7 +196,8 @@ class RayExecutor:
             staging = {}
             for i, (job, need) in enumerate(zip(jobs, needs)):
                 monitor.check()
-                staging[i] = Path(job.request.output_dir) / ".staging" / run_id / f"{i:04d}_{_safe_name(job.spec.clip)}"
+                folder = f"{i:04d}_{_safe_name(job.spec.clip)}"
+                staging[i] = Path(job.request.output_dir) / ".staging" / run_id / folder
                 key = str(job.key or job.spec.clip_id or job.spec.clip)
                 ref = remote.options(
                     **need, max_retries=self.retries, retry_exceptions=False, name=f"lengthen {job.spec.clip}"
