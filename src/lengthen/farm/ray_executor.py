@@ -68,7 +68,9 @@ def _loopback_only():
 
 
 def start_local_ray(num_cpus: int | None = None, num_gpus: int | None = None):
-    """A private Ray on this machine: 127.0.0.1 only, no dashboard, quiet, a small object store."""
+    """A private Ray on this machine: 127.0.0.1 only, no dashboard, quiet, a small object store, and
+    without Ray's memory monitor, which kills tasks when the *machine's* memory is nearly full (an
+    editing workstation runs other applications; a task the kernel really kills is retried anyway)."""
     ray = import_ray()
     with _loopback_only():
         ray.init(
@@ -80,6 +82,7 @@ def start_local_ray(num_cpus: int | None = None, num_gpus: int | None = None):
             log_to_driver=False,
             logging_level=logging.ERROR,
             configure_logging=True,
+            _system_config={"memory_monitor_refresh_ms": 0},
         )
     return ray
 

@@ -1,0 +1,103 @@
+"""One private local Ray (2 CPUs, 127.0.0.1 only) for the farm tests of a module, and a 4-clip cut."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "timeline"))
+
+
+def descendants(pid: int | None = None) -> set[int]:
+    """Every live process below ``pid`` (default: this one), read from /proc."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                parent[int(entry)] = int(fields[1])
+    out, frontier = set(), {pid or os.getpid()}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier} - out
+        out |= frontier
+    return out
+
+
+def _decode(hex_addr: str) -> str:
+    ip = hex_addr.split(":")[0]
+    if len(ip) == 8:
+        return ".".join(str(int(ip[i : i + 2], 16)) for i in (6, 4, 2, 0))
+    words = [ip[i : i + 8] for i in range(0, 32, 8)]
+    raw = b"".join(bytes.fromhex(w)[::-1] for w in words)
+    if raw[:12] == b"\0" * 10 + b"\xff\xff":
+        return "::ffff:" + ".".join(str(b) for b in raw[12:])
+    return "::1" if raw == b"\0" * 15 + b"\1" else raw.hex()
+
+
+def listening_addresses(pids: set[int]) -> set[str]:
+    """The addresses on which ``pids`` hold listening TCP sockets."""
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    out = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            cols = line.split()
+            if cols[3] == "0A" and cols[9] in inodes:  # LISTEN
+                out.add(_decode(cols[1]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """A private Ray with 2 CPUs for this module; shut down, with every process it started gone, after."""
+    from lengthen.farm.ray_executor import start_local_ray
+
+    before = descendants()
+    ray = start_local_ray(num_cpus=2)
+    yield ray
+    ray.shutdown()
+    deadline = time.monotonic() + 20
+    while descendants() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not descendants() - before, "Ray processes outlived the tests"
+
+
+@pytest.fixture
+def cut4(tmp_path) -> Path:
+    """Four tiny frame-stamped clips (64x96, 20 frames at 24 fps, each its own timecode) cut in a row."""
+    from builders import media_clip, timeline, track, write
+
+    from lengthen.media.synthetic import stamped_clip
+
+    media = tmp_path / "media"
+    media.mkdir()
+    clips = []
+    for k in range(4):
+        m = stamped_clip(media / f"shot{k}.mp4", 20, rate="24", size=(64, 96), start_timecode=f"01:00:0{k}:00")
+        clips.append(media_clip(f"shot{k}", m, 0, 20))
+    return write(timeline("cut", [track("V1", clips)], "24"), tmp_path / "cut.otio")
+
+
+def normalized(out: Path, media_dir: Path) -> str:
+    """The timeline as OTIO JSON with its media folder written as MEDIA (to compare two runs)."""
+    import opentimelineio as otio
+
+    text = otio.adapters.read_from_file(str(out)).to_json_string()
+    for form in (str(media_dir.resolve()), str(media_dir), media_dir.name):
+        text = text.replace(form, "MEDIA")
+    return text
