@@ -94,10 +94,13 @@ def cut4(tmp_path) -> Path:
 
 
 def normalized(out: Path, media_dir: Path) -> str:
-    """The timeline as OTIO JSON with its media folder written as MEDIA (to compare two runs)."""
+    """The timeline as OTIO JSON with every path or URL into ``media_dir`` written as MEDIA/name (to
+    compare two runs that wrote their media to different folders)."""
+    import re
+
     import opentimelineio as otio
 
     text = otio.adapters.read_from_file(str(out)).to_json_string()
-    for form in (str(media_dir.resolve()), str(media_dir), media_dir.name):
-        text = text.replace(form, "MEDIA")
-    return text
+    names = "|".join(re.escape(p.name) for p in media_dir.iterdir() if p.is_file())
+    assert names, media_dir
+    return re.sub(rf'"[^"]*/({names})"', r'"MEDIA/\1"', text)

@@ -201,7 +201,7 @@ def run(args) -> int:
         request = build_request(args, media_dir, protect)
         jobs = [ShotJob(spec, request) for spec in plan.to_render]
         known = sum(manifest.done(j) is not None for j in jobs)
-        progress = RunProgress(len(jobs), reused=known, quiet=bool(args.json))
+        progress = RunProgress(len(jobs), reused=known)
         try:
             run_result = render_resumable(jobs, manifest=manifest, executor=executor, progress=progress)
         except (KeyboardInterrupt, Cancelled):

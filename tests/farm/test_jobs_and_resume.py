@@ -1,0 +1,117 @@
+"""Without Ray: job files (--jobs-only, render-job, --assemble), the run manifest (rerun renders
+nothing and writes the same timeline; a changed request renders that shot only), the progress line,
+and the message when the [farm] extra is missing."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+from conftest import normalized
+from lengthen.cli import main
+
+ARGS = ["--tail", "6", "--engine", "motion", "--no-faces"]
+
+
+def _run(*argv) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_jobs_only_render_job_and_assemble_give_the_direct_runs_timeline(cut4, tmp_path):
+    jobs = tmp_path / "jobs"
+    code, out, _ = _run("timeline", str(cut4), "--jobs-only", str(jobs), *ARGS)
+    assert code == 0 and "wrote 4 jobs" in out
+    assert sorted(p.name for p in jobs.iterdir()) == ["0000.json", "0001.json", "0002.json", "0003.json", "plan.json"]
+    job = json.loads((jobs / "0002.json").read_text())
+    assert job["spec"]["clip"] == "shot2" and job["request"]["engine"] == "motion"
+    assert job["outputs"] == {"tail": str(jobs / "media" / "shot2_tail_v001.mov")}
+
+    assert _run("render-job", str(jobs / "0001.json"))[0] == 0
+    made = jobs / "media" / "shot1_tail_v001.mov"
+    stamp = made.stat().st_mtime_ns
+    code, out, _ = _run("render-job", str(jobs / "0001.json"))  # idempotent: nothing rendered again
+    assert code == 0 and out.strip().endswith("already done") and made.stat().st_mtime_ns == stamp
+
+    code, out, err = _run("timeline", "--assemble", str(jobs), "-o", str(tmp_path / "partial.otio"))
+    assert code == 1 and "1 of 4 jobs finished; 3 missing" in out
+    assert [line.split()[-1] for line in err.splitlines() if "missing job" in line] == [
+        str(jobs / f"000{i}.json") for i in (0, 2, 3)
+    ]
+    for i in (0, 2, 3):
+        assert _run("render-job", str(jobs / f"000{i}.json"))[0] == 0
+    assembled = tmp_path / "assembled.otio"
+    code, out, _ = _run("timeline", "--assemble", str(jobs), "-o", str(assembled))
+    assert code == 0 and "4 of 4 jobs finished; 0 missing" in out
+    direct = tmp_path / "direct" / "out.otio"
+    assert _run("timeline", str(cut4), "-o", str(direct), *ARGS)[0] == 0
+    assert normalized(assembled, jobs / "media") == normalized(direct, direct.with_name("out_media"))
+    assert not (jobs / "media" / ".staging").exists()
+
+
+def test_render_job_errors_name_the_file(cut4, tmp_path):
+    jobs = tmp_path / "jobs"
+    assert _run("timeline", str(cut4), "--jobs-only", str(jobs), *ARGS)[0] == 0
+    code, _, err = _run("render-job", str(tmp_path / "nope.json"))
+    assert code == 2 and "nope.json: file not found" in err
+    code, _, err = _run("render-job", str(jobs / "plan.json"))
+    assert code == 2 and "not a lengthen.job file" in err
+    os.utime(tmp_path / "media" / "shot3.mp4", ns=(1, 1))  # the media changed since the jobs were written
+    code, _, err = _run("render-job", str(jobs / "0003.json"))
+    assert code == 2 and "changed since the job was written" in err and "shot3.mp4" in err
+    code, _, err = _run("timeline", str(cut4), "--jobs-only", str(jobs), *ARGS)
+    assert code == 2 and "jobs were already written here" in err
+
+
+def test_rerun_renders_nothing_and_keeps_the_timeline_and_a_changed_shot_is_rendered_again(cut4, tmp_path):
+    out = tmp_path / "out.otio"
+    code, text, err = _run("timeline", str(cut4), "-o", str(out), *ARGS, "--json")
+    assert code == 0 and len(json.loads(text)["rendered"]) == 4
+    assert "shots: 4/4 done, 0 running, 0 failed" in err  # the aggregate progress line
+    first = out.read_bytes()
+    code, text, _ = _run("timeline", str(cut4), "-o", str(out), *ARGS, "--json")
+    summary = json.loads(text)
+    assert code == 0 and summary["rendered"] == [] and len(summary["reused"]) == 4
+    assert out.read_bytes() == first
+    media = sorted(p.name for p in out.with_name("out_media").iterdir())
+    os.utime(tmp_path / "media" / "shot1.mp4", ns=(1, 1))  # shot1's source is not the same file any more
+    code, text, _ = _run("timeline", str(cut4), "-o", str(out), *ARGS, "--json", "--resume")
+    summary = json.loads(text)
+    assert code == 0 and [s["clip"] for s in summary["shots"] if s["clip_id"] in summary["rendered"]] == ["shot1"]
+    assert sorted(p.name for p in out.with_name("out_media").iterdir()) == sorted(media + ["shot1_tail_v002.mov"])
+    # a timeline that is not ours is still never overwritten
+    other = tmp_path / "other.otio"
+    other.write_text("{}")
+    code, _, err = _run("timeline", str(cut4), "-o", str(other), *ARGS)
+    assert code == 2 and "output exists" in err and other.read_text() == "{}"
+    code, _, err = _run("timeline", str(cut4), "-o", str(tmp_path / "fresh.otio"), *ARGS, "--resume")
+    assert code == 2 and "nothing to resume" in err
+
+
+def test_progress_line_counts_and_eta():
+    from lengthen.farm.progress import RunProgress
+
+    stream = io.StringIO()
+    p = RunProgress(5, reused=1, stream=stream)
+    p.event("started", 0)
+    p.event("started", 1)
+    assert p.line().startswith("shots: 1/5 done, 1 already done, 2 running, 0 failed, eta --:--")
+    p.event("done", 0, None)
+    p.event("failed", 1, None)
+    assert p.line().startswith("shots: 2/5 done, 1 already done, 0 running, 1 failed, eta ")
+    assert p.eta_seconds() is not None and stream.getvalue().count("\n") == 4
+
+
+def test_ray_executor_without_the_extra_names_the_pip_command(cut4, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if ray were not installed
+    code, _, err = _run("timeline", str(cut4), "-o", str(tmp_path / "o.otio"), *ARGS, "--executor", "ray")
+    assert code == 2 and "pip install 'lengthen[farm]'" in err
+    assert not Path(tmp_path / "o_media").exists()
+    code, _, err = _run("timeline", str(cut4), "-o", str(tmp_path / "o.otio"), *ARGS, "--ray-address", "x:1")
+    assert code == 2 and "--ray-address needs --executor ray" in err
