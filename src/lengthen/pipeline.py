@@ -242,7 +242,8 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         first_frame = spec.generated_first_frame(direction)
         start_tc = spec.generated_timecode(direction)
         path = versioned_path(output_dir, f"{_safe_name(spec.clip)}_{direction}")
-        reel = unique_reel(output_dir, spec.clip, direction)
+        # a farm run renders each shot in a staging folder: it reserved the reel in the final folder for us
+        reel = (spec.metadata.get("reels") or {}).get(direction) or unique_reel(output_dir, spec.clip, direction)
         sound_out = sound.extend(direction, first_frame, n, best["seed"]) if sound is not None else None
         with timer("encode"):
             with VideoWriter(

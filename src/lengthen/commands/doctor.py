@@ -21,6 +21,7 @@ EXTRA_PURPOSE = {  # what each optional extra of pyproject.toml adds, for people
     "insightface": "insightface face backend (its model packs are non-commercial)",
     "adapters": "FCP7 XML, FCPXML and CMX 3600 EDL timelines",
     "credentials": "C2PA Content Credentials on generated media (lengthen verify)",
+    "farm": "Ray executor: lengthen timeline --executor ray (one task per shot, local or a cluster)",
 }
 
 

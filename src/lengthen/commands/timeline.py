@@ -153,6 +153,13 @@ def write_or_keep(result, out, *, base_dir, protect, replace_existing: bool) -> 
     return [w.replace(fresh.name, out.name) for w in warnings]
 
 
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
 def run(args) -> int:
     import json
     import os
@@ -165,7 +172,9 @@ def run(args) -> int:
     from ..farm.progress import RunProgress
     from ..farm.run import render_resumable
     from ..timeline.edit import build_result
+    from ..timeline.interchange import preflight, remove_outputs
     from ..timeline.read import adapter_for
+    from ..timeline.verify import range_problems
     from .extend import build_request
     from .plan import print_problems, read_and_plan
 
@@ -194,29 +203,42 @@ def run(args) -> int:
         raise UsageError("output exists; refusing to overwrite (choose another name)", path=out)
     media_dir = media_dir_for(out.absolute())
     extract = media_dir / "source_bundle" if src.suffix.lower() == ".otioz" else None
+    created_dir, had_manifest = not media_dir.exists(), manifest.exists
     doc, plan = read_and_plan(args, extract_dir=extract)
-    with doc:
-        print_problems(plan, "timeline")
-        protect = [src, *{s.media for s in plan.shots}]
-        request = build_request(args, media_dir, protect)
-        jobs = [ShotJob(spec, request) for spec in plan.to_render]
-        known = sum(manifest.done(j) is not None for j in jobs)
-        progress = RunProgress(len(jobs), reused=known)
-        try:
+    run_result, spliced, jobs = None, None, []
+    try:
+        with doc:
+            print_problems(plan, "timeline")
+            preflight(doc, plan, out, splice=args.splice, media_dir=media_dir)  # the format holds it: before media
+            protect = [src, *{s.media for s in plan.shots}]
+            request = build_request(args, media_dir, protect)
+            jobs = [ShotJob(spec, request) for spec in plan.to_render]
+            progress = RunProgress(len(jobs), reused=sum(manifest.done(j) is not None for j in jobs))
             run_result = render_resumable(jobs, manifest=manifest, executor=executor, progress=progress)
-        except (KeyboardInterrupt, Cancelled):
-            kept = sum(manifest.done(j) is not None for j in jobs)
-            print(
-                f"\nlengthen timeline: stopped; {kept} of {len(jobs)} shots are finished and recorded in "
-                f"{manifest.path}: run the same command again to render the rest",
-                file=sys.stderr,
-            )
-            raise
-        progress.draw(final=True)
-        outcomes = run_result.outcomes
-        spliced = splice_outcomes(outcomes, jobs, media_dir, request.codec, manifest) if args.splice else None
-        result = build_result(doc, plan, outcomes, spliced=spliced)
-        warnings = write_or_keep(result, out, base_dir=doc.base_dir, protect=protect, replace_existing=ours)
+            progress.draw(final=True)
+            outcomes = run_result.outcomes
+            spliced = splice_outcomes(outcomes, jobs, media_dir, request.codec, manifest) if args.splice else None
+            result = build_result(doc, plan, outcomes, spliced=spliced)
+            warnings = write_or_keep(result, out, base_dir=doc.base_dir, protect=protect, replace_existing=ours)
+            warnings += range_problems(result)
+    except (KeyboardInterrupt, Cancelled):  # finished shots stay, recorded in the manifest, for the next run
+        kept = sum(manifest.done(j) is not None for j in jobs)
+        print(
+            f"\nlengthen timeline: stopped; {kept} of {len(jobs)} shots are finished and recorded in {manifest.path}: "
+            "run the same command again to render the rest",
+            file=sys.stderr,
+        )
+        _remove_if_empty(media_dir)
+        raise
+    except BaseException:  # refused or not written: the media this run made go too (not an earlier run's)
+        if run_result is not None:
+            mine = [run_result.outcomes[i] for i in run_result.rendered]
+            ids = {o.spec.clip_id for o in mine}
+            remove_outputs(mine, {k: v for k, v in (spliced or {}).items() if k in ids}, media_dir, created_dir)
+            if not had_manifest:
+                manifest.path.unlink(missing_ok=True)
+        _remove_if_empty(media_dir)
+        raise
     failed = [o for o in outcomes if o.error is not None]
     manifest.record_output(out)  # ours: the next run of the same command may replace it
     for w in warnings:

@@ -65,7 +65,7 @@ def jobs_only_command(args) -> int:
     from ..commands.plan import print_problems, read_and_plan
     from ..executor import ShotJob
     from .manifest import request_hash
-    from .ray_executor import reserve_names
+    from .ray_executor import reserve_names, with_reserved_reels
     from .records import request_to_dict, spec_to_dict
 
     jobs_dir = Path(args.jobs_only).absolute()
@@ -79,7 +79,7 @@ def jobs_only_command(args) -> int:
         print_problems(plan, "timeline")
         protect = [src, *{s.media for s in plan.shots}]
         request = build_request(args, media_dir, protect)
-        jobs = [ShotJob(spec, request) for spec in plan.to_render]
+        jobs = with_reserved_reels([ShotJob(spec, request) for spec in plan.to_render])
         names = reserve_names(jobs)
         entries = []
         for i, (job, reserved) in enumerate(zip(jobs, names)):
@@ -220,7 +220,8 @@ def assemble(jobs_dir):
         path = by_id[spec.clip_id]
         data = _load(path, JOB_SCHEMA)
         job = _job_from_file(data)
-        if spec_to_dict(spec) != data["spec"] or request_hash(job) != data["request_hash"]:
+        planned = {**data["spec"], "metadata": {k: v for k, v in data["spec"]["metadata"].items() if k != "reels"}}
+        if spec_to_dict(spec) != planned or request_hash(job) != data["request_hash"]:
             doc.close()
             raise UsageError(
                 "the timeline or its media changed since this job was written; write the jobs again",

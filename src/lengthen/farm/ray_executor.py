@@ -126,6 +126,27 @@ def reserve_names(jobs: Sequence, claimed: set[Path] | None = None) -> list[dict
     return out
 
 
+def with_reserved_reels(jobs: Sequence) -> list:
+    """The jobs with a reel reserved per direction in ``spec.metadata["reels"]``: unique in the
+    output folder and among this run's shots, given in shot order (what an in-process run, which
+    writes one shot after another into that folder, would pick). Workers render into empty staging
+    folders, so they could not see the reels taken next to them."""
+    from dataclasses import replace
+
+    from ..timeline.reels import unique_reel
+
+    taken: set[str] = set()
+    out = []
+    for job in jobs:
+        reels = {}
+        for direction in job.spec.directions:
+            reels[direction] = unique_reel(job.request.output_dir, job.spec.clip, direction, taken=taken)
+            taken.add(reels[direction])
+        spec = replace(job.spec, metadata={**job.spec.metadata, "reels": reels})
+        out.append(replace(job, spec=spec))
+    return out
+
+
 def place_outputs(outcome, names: dict[str, Path]):
     """Move a finished outcome's files from its staging folder to their reserved names."""
     from .records import move_outcome
@@ -195,6 +216,7 @@ class RayExecutor:
             needs = [task_resources(j.request, self.cpus_per_shot) for j in jobs]
             self._check_resources(ray, needs)
             names = reserve_names(jobs)
+            jobs = with_reserved_reels(jobs)
             remote = ray.remote(_render_task)
             staging = {}
             for i, (job, need) in enumerate(zip(jobs, needs)):
