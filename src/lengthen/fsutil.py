@@ -26,6 +26,17 @@ def record_created(path: str | Path) -> None:
         ledger.append(Path(os.path.abspath(path)))
 
 
+def keep(*paths: str | Path) -> None:
+    """Commit ``paths`` in the current output transaction: neither they nor the folders above them
+    are removed if the run fails or is stopped later (a resumable run's finished shots, recorded in
+    its run manifest, survive Ctrl-C so that the next run goes on from them)."""
+    ledger = _LEDGER.get()
+    if not ledger:
+        return
+    kept = [Path(os.path.abspath(p)) for p in paths]
+    ledger[:] = [p for p in ledger if not any(p == k or p in k.parents for k in kept)]
+
+
 def makedirs(path: str | Path) -> Path:
     """``mkdir -p`` that records every folder it creates in the current output transaction."""
     path = Path(path)

@@ -143,7 +143,7 @@ def test_interrupted_run_renders_only_the_rest_when_run_again(ray_local, cut4, t
 
     monkeypatch.setattr(RunProgress, "event", ctrl_c_after_two)
     code = main(["timeline", str(cut4), "-o", str(out), *ARGS, "--executor", "ray"])
-    assert code == 1 and "2 of 4 shots are finished" in capsys.readouterr().err
+    assert code == 130 and "2 of 4 shots are finished" in capsys.readouterr().err
     monkeypatch.undo()
     media = out.with_name("out_media")
     assert not out.exists() and _leftovers(media) == []

@@ -23,7 +23,8 @@ def add_parser(sub) -> None:
         "-o",
         "--output",
         metavar="OUT",
-        help="the new timeline (.otio, .otioz, .otiod, .xml, .edl); required except with --jobs-only",
+        help="the new timeline (.otio, .otioz, .otiod, .xml FCP7, .edl and .fcpxml with --splice); a format "
+        "that cannot hold the result is refused before any media is made; required except with --jobs-only",
     )
     p.add_argument(
         "--splice", action="store_true", help="relink each clip to media joined from its source and generated frames"
@@ -103,10 +104,11 @@ def make_executor(args):
     return LocalExecutor()
 
 
-def splice_outcomes(outcomes, jobs, media_dir, codec, manifest=None) -> dict:
+def splice_outcomes(outcomes, jobs, media_dir, request, manifest=None) -> dict:
     """Joined media per clip id for the shots that have generated frames (one failed splice is one
     failed shot); a splice recorded in the manifest for the same request is reused."""
     from ..errors import LengthenError
+    from ..fsutil import keep
     from ..pipeline import splice_media
 
     spliced = {}
@@ -117,11 +119,12 @@ def splice_outcomes(outcomes, jobs, media_dir, codec, manifest=None) -> dict:
                 spliced[o.spec.clip_id] = done
                 continue
             try:
-                spliced[o.spec.clip_id] = splice_media(o.spec, o, media_dir, codec=codec)
+                spliced[o.spec.clip_id] = splice_media(o.spec, o, media_dir, codec=request.codec, request=request)
             except LengthenError as exc:
                 o.error = exc
                 continue
             if manifest is not None:
+                keep(spliced[o.spec.clip_id])
                 manifest.record_spliced(job, spliced[o.spec.clip_id])
     return spliced
 
@@ -217,7 +220,7 @@ def run(args) -> int:
             run_result = render_resumable(jobs, manifest=manifest, executor=executor, progress=progress)
             progress.draw(final=True)
             outcomes = run_result.outcomes
-            spliced = splice_outcomes(outcomes, jobs, media_dir, request.codec, manifest) if args.splice else None
+            spliced = splice_outcomes(outcomes, jobs, media_dir, request, manifest) if args.splice else None
             result = build_result(doc, plan, outcomes, spliced=spliced)
             warnings = write_or_keep(result, out, base_dir=doc.base_dir, protect=protect, replace_existing=ours)
             warnings += range_problems(result)

@@ -256,7 +256,7 @@ def assemble_command(args) -> int:
     doc, plan, outcomes, missing, jobs, info = assemble(args.assemble)
     with doc:
         media_dir = Path(args.assemble).absolute() / "media"
-        spliced = splice_outcomes(outcomes, jobs, media_dir, info["codec"]) if info.get("splice") else None
+        spliced = splice_outcomes(outcomes, jobs, media_dir, jobs[0].request) if info.get("splice") and jobs else None
         result = build_result(doc, plan, outcomes, spliced=spliced)
         protect = [Path(info["timeline"]), *{s.media for s in plan.shots}]
         warnings = write_timeline(result, out, base_dir=doc.base_dir, protect=protect)

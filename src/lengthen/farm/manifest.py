@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ..errors import UsageError
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_write_text, keep
 from .records import outcome_from_dict, outcome_to_dict, request_to_dict
 
 SCHEMA = "lengthen.run"
@@ -111,6 +111,7 @@ class RunManifest:
         """Write ``outcome`` as done (failed shots are not recorded: the next run tries them again)."""
         if outcome.error is not None:
             return
+        keep(*(g.path for g in outcome.generated))  # finished: survives a later stop of this run
         self.data["shots"][job_key(job)] = {
             "request": request_hash(job),
             "clip": job.spec.clip,
@@ -148,3 +149,4 @@ class RunManifest:
 
     def save(self) -> None:
         atomic_write_text(self.path, json.dumps(self.data, indent=1, sort_keys=True))
+        keep(self.path)  # a stopped run keeps its manifest (and what it records) for the next run
