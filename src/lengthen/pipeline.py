@@ -146,6 +146,9 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             f"the shot has {spec.length} frames; engine {engine.name!r} needs at least {limits.min_context}",
             clip=spec.clip,
         )
+    for direction in spec.directions:  # before any work: a direction the engine cannot make
+        if direction not in limits.directions:
+            raise UsageError(limits.refusal or f"engine {engine.name!r} cannot make a {direction}", clip=spec.clip)
     output_dir = Path(request.output_dir or Path(spec.media).parent / "lengthen_out")
     makedirs(output_dir)
 

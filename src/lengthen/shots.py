@@ -33,6 +33,7 @@ class ShotSpec:
     timeline_out: int | None = None  # timeline frame after the visible clip ends (exclusive)
     timeline_rate: Fraction | None = None
     metadata: dict = field(default_factory=dict, compare=False)
+    prompt: str | None = None  # the shot described for the GPU engines (spec file, panel); None: the run's
 
     def __post_init__(self) -> None:
         if self.first < 0 or self.last < self.first:

@@ -130,6 +130,7 @@ def test_skyreels_heads_are_refused_in_one_line(clip, tmp_path, tmp_path_factory
     code = _extend(clip, tiny_folder("skyreels-df", tmp_path_factory), tmp_path / "o", "skyreels-df", "--head", "4f")
     err = capsys.readouterr().err
     assert code == 2 and "wan-vace or ltx" in err and len(_errors(err)) == 1
+    assert "decode" not in err  # refused before any work
     assert not list(tmp_path.rglob("*.mov"))
 
 

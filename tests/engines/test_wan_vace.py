@@ -65,10 +65,8 @@ def test_tail_sends_context_mask_and_references_to_the_pipeline(engine, banks, m
     masks = np.stack([np.asarray(m) for m in call["mask"]])
     assert (masks[:n] == 0).all() and (masks[n:] == 255).all()
     # the context reaching the pipeline is the clip's last frames resampled to 16 fps, in time order
-    want = grid.to_working(
-        grid.resample_context(ctx[::-1], RATE, Fraction(16), n),
-        engine.plan(GenerateRequest(ctx, "tail", 6, RATE)).placement,
-    )[::-1]
+    placement = engine.plan(GenerateRequest(ctx, "tail", 6, RATE)).placement
+    want = grid.resample_context(grid.to_working(ctx[::-1], placement), RATE, Fraction(16), n)[::-1]
     assert np.array_equal(np.stack([np.asarray(v) for v in call["video"][:n]]), want)
     assert all((np.asarray(v) == 127).all() for v in call["video"][n:])
     # one reference per character: Anna cut with margin from her photo, Ben from his aligned chip
@@ -106,7 +104,7 @@ def test_head_context_is_latent_aligned_and_every_new_frame_is_generated(engine,
     assert all(latent[i] == 1.0 for i in new_latents), latent
     assert all(latent[i] == 0.0 for i in range(len(latent)) if i not in new_latents)
     plan = engine.plan(GenerateRequest(ctx, "head", 5, RATE))
-    want = grid.to_working(grid.resample_context(ctx, RATE, Fraction(16), n), plan.placement)
+    want = grid.resample_context(grid.to_working(ctx, plan.placement), RATE, Fraction(16), n)
     assert np.array_equal(np.stack([np.asarray(v) for v in call["video"][total - n :]]), want)
     assert call["reference_images"] is None
     assert res.frames.shape == (5, 36, 48, 3)

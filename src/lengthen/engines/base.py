@@ -59,6 +59,8 @@ class EngineLimits:
     min_context: int  # fewest source frames next to the cut it can work from
     context: int  # source frames it reads next to the cut when the shot has them
     max_frames: int | None  # most new frames per request, None: unlimited
+    directions: tuple = ("head", "tail")  # what it can make (skyreels-df: tails only)
+    refusal: str = ""  # why a direction it cannot make is refused (one line, naming alternatives)
 
 
 @runtime_checkable

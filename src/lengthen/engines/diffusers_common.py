@@ -440,15 +440,21 @@ class DiffusersEngine:
             min_context=grid.source_frames_for(self.min_context, rate, native),
             context=grid.source_frames_for(want, rate, native),
             max_frames=None,
+            directions=tuple(self.directions),
+            refusal=self.refusal(),
+        )
+
+    def refusal(self) -> str:
+        if "head" in self.directions:
+            return ""
+        return (
+            f"engine {self.name!r} only extends shots forward (tails); for a head use wan-vace or ltx, which "
+            f"generate before the first frame natively"
         )
 
     def check_direction(self, direction: str) -> None:
         if direction not in self.directions:
-            others = "wan-vace or ltx"
-            raise UsageError(
-                f"engine {self.name!r} only extends shots forward (tails); for a head use {others}, which "
-                f"generate before the first frame natively"
-            )
+            raise UsageError(self.refusal())
 
     def plan(self, request: GenerateRequest) -> Plan:
         self.check_direction(request.direction)
@@ -525,8 +531,8 @@ class DiffusersEngine:
         tail = request.direction == "tail"
         away = request.context[::-1] if tail else request.context  # (T, H, W, 3), index 0 at the cut
         n_native = grid.context_available(len(away), request.rate, plan.native)
-        native_ctx = grid.resample_context(away, request.rate, plan.native, n_native)
-        working = grid.to_working(np.ascontiguousarray(native_ctx), plan.placement)  # away from the cut
+        working = grid.to_working(np.ascontiguousarray(away), plan.placement)  # away from the cut
+        working = grid.resample_context(working, request.rate, plan.native, n_native)  # at the model's rate
         self.generator = torch.Generator("cpu").manual_seed(int(request.seed))
         self.current = plan
         self.prompt = build_prompt(request.banks, _prompt_of(request, self.settings), request.context)

@@ -22,7 +22,10 @@ Spec file (``--spec SPEC.json``)::
 ``clip`` is a clip id (``V1/3``: 3rd clip on video track 1, counted bottom up, gaps and
 transitions not counted; or ``TRACKNAME/3``) or a clip name (every clip of that name). An entry
 holds ``head`` and/or ``tail`` (frames like ``12``/``"12f"`` or seconds ``"2s"`` at the clip's
-rate), or ``handles``, or ``"skip": true``. Id entries win over name entries.
+rate), or ``handles``, or ``"skip": true``, and optionally a ``prompt``: text describing the shot
+for the engines that take one (the ``default`` entry's prompt applies to every clip without its
+own; an entry with only a prompt keeps the lengths the clip would get otherwise). Id entries win
+over name entries.
 
 **Cuts inside the media.** Media often holds more than one shot (pre-edited reels, stock with
 cuts). Frames across a cut are not handles: planning looks for cuts near each clip's edges
@@ -37,7 +40,7 @@ after ``last``). The metadata keys ``cut_before``/``cut_after`` say where a cut 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config import DEFAULT_HANDLES
@@ -48,7 +51,7 @@ from .read import ClipProblem, TimelineClip, TimelineDoc
 
 SPEC_SCHEMA = "lengthen.spec"
 SPEC_VERSION = 1
-_ENTRY_KEYS = {"head", "tail", "handles", "skip"}
+_ENTRY_KEYS = {"head", "tail", "handles", "skip", "prompt"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class ClipRequest:
     tail: str | int | None = None
     handles: str | int | None = None
     skip: bool = False
+    prompt: str | None = None  # the shot described for the GPU engines (not a length: ``empty`` ignores it)
 
     def __post_init__(self) -> None:
         if self.handles is not None and (self.head is not None or self.tail is not None):
@@ -75,10 +79,20 @@ class ClipRequest:
         unknown = set(entry) - _ENTRY_KEYS - {"clip"}
         if unknown:
             raise UsageError(
-                f"{where}: unknown keys {', '.join(sorted(unknown))} (allowed: clip, head, tail, handles, skip)"
+                f"{where}: unknown keys {', '.join(sorted(unknown))} "
+                "(allowed: clip, head, tail, handles, skip, prompt)"
             )
+        prompt = entry.get("prompt")
+        if prompt is not None and not isinstance(prompt, str):
+            raise UsageError(f"{where}: 'prompt' must be text, got {type(prompt).__name__}")
         try:
-            return cls(entry.get("head"), entry.get("tail"), entry.get("handles"), bool(entry.get("skip", False)))
+            return cls(
+                entry.get("head"),
+                entry.get("tail"),
+                entry.get("handles"),
+                bool(entry.get("skip", False)),
+                (prompt or "").strip() or None,
+            )
         except UsageError as exc:
             raise UsageError(f"{where}: {exc.message}") from None
 
@@ -212,6 +226,10 @@ def plan_timeline(
         request = per_clip.get(clip.clip_id, fallback)
         if request.skip:
             continue
+        if request.empty:  # an entry with only a prompt: the lengths the clip would get otherwise
+            request = replace(fallback, prompt=request.prompt)
+        if request.prompt is None and spec.default.prompt:
+            request = replace(request, prompt=spec.default.prompt)
         try:
             bounds = None
             if cuts:
@@ -267,6 +285,7 @@ def plan_clip(clip: TimelineClip, request: ClipRequest, bounds: dict | None = No
         clip=clip.name,
         media=str(clip.media),
         rate=clip.rate,
+        prompt=request.prompt,
         first=first,
         last=last,
         head_frames=head,

@@ -285,6 +285,13 @@ class PanelState:
         except UsageError as exc:
             raise UsageError(exc.message, clip=row.clip.name) from None
 
+    def set_prompt(self, clip_id: str, text: str | None) -> None:
+        """The shot's own prompt for the GPU engines (empty: the run's ``--prompt`` or the default
+        description). It travels in the row's ShotSpec to the render."""
+        row = self.row(clip_id)
+        row.spec = replace(row.spec, prompt=(text or "").strip() or None)
+        self._emit("shots", row.clip_id)
+
     def set_length(self, clip_id: str, direction: str, value) -> None:
         if direction not in ("head", "tail"):
             raise UsageError(f"direction must be head or tail, not {direction!r}")
