@@ -203,6 +203,7 @@ class PreviewPane(QWidget):
         self.scores.setWordWrap(True)
         self.scores.setMinimumWidth(170)
         self.takes = QListWidget()
+        self.takes.setWordWrap(True)
         self.takes.setToolTip("every take of this shot: double-click (or Use take) to use it")
         self.takes.itemDoubleClicked.connect(lambda item: self._choose(self.takes.row(item)))
         self.use_take = QPushButton("Use take")
@@ -260,6 +261,7 @@ class PreviewPane(QWidget):
         self.takes.clear()
         for i, text in enumerate(lines):
             item = QListWidgetItem(("▶ " if i == current else "   ") + text)
+            item.setToolTip(text)
             self.takes.addItem(item)
         self.takes.setCurrentRow(current)
         self.takes.blockSignals(False)
@@ -370,16 +372,17 @@ def take_line(index: int, outcome, accepted: bool, in_use: bool) -> str:
     """One line of the take list: number, seed, identity and seam grades."""
     seeds = sorted({g.metadata.get("seed") for g in outcome.generated if g.metadata.get("seed") is not None})
     grades = []
-    for info in outcome.report.get("directions", {}).values():
+    for direction, info in outcome.report.get("directions", {}).items():
         identity = info.get("identity", {})
         gen = identity.get("generated", {})
         means = [s.get("mean") for s in gen.values()]
+        part = f"{direction}: seam {grade_seam(info.get('seam_jump'))}"
         if gen:
             worst = min((m for m in means if m is not None), default=None)
-            grades.append(f"identity {grade_identity(worst, identity.get('threshold'), 0)}")
-        grades.append(f"seam {grade_seam(info.get('seam_jump'))}")
+            part += f", identity {grade_identity(worst, identity.get('threshold'), 0)}"
+        grades.append(part)
     mark = " · accepted" if accepted and in_use else ""
-    return f"Take {index + 1} · seed {', '.join(map(str, seeds)) or '?'} · {', '.join(grades)}{mark}"
+    return f"Take {index + 1} · seed {', '.join(map(str, seeds)) or '?'} · {'; '.join(grades)}{mark}"
 
 
 def scores_html(data: dict) -> str:
@@ -420,7 +423,7 @@ def scores_html(data: dict) -> str:
         extra.append(f"seed {data['seed']}")
     return (
         f"<b>Identity</b> <span style='color:#888'>(cosine to the character; {th}; below it a face is "
-        f"unknown)</span>{table}<p>{'<br>'.join(extra)}</p>"
+        f"unknown)</span><br>{table}<p>{'<br>'.join(extra)}</p>"
         f"<p style='color:#888'>scale: {badge(GOOD)} · {badge(CHECK)} · {badge(BAD)}<br>"
         f"starts at {data.get('timecode', '')}</p>"
     )
