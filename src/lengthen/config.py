@@ -22,7 +22,7 @@ DEFAULT_QUALITY = "normal"
 DEFAULT_IDENTITY_STRENGTH = 0.8
 DEFAULT_FACE_BACKEND = "dlib"
 QUALITIES = ("draft", "normal", "high")  # what users choose; tests may register smaller ones
-CODECS = ("prores", "dnxhr", "h264")
+CODECS = ("prores", "dnxhr", "dnxhr-hqx", "h264")  # keys of lengthen.media.writer.CODECS
 CONFORMS = ("flow", "nearest")  # see engines/grid.py: motion-compensated, or the nearest model frame
 _EXTRA_QUALITIES: set[str] = {"tiny"}  # the test-size preset (see the builtin and GPU presets)
 

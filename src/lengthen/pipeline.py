@@ -117,7 +117,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
     from .evaluate.metrics import seam_and_motion
     from .media.color import match_seam
     from .media.probe import probe
-    from .media.writer import VideoWriter, versioned_path
+    from .media.writer import VideoWriter, check_format, versioned_path
     from .timeline.metadata import jsonable
     from .timeline.reels import unique_reel
 
@@ -127,6 +127,9 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         return ShotOutcome(spec=spec, report={"frames_generated": 0, "clip": spec.clip})
     with timer("probe"):
         info = probe(spec.media)
+    if info.vfr_refusal:
+        raise MediaError(vfr_refusal_line(info), path=spec.media, clip=spec.clip)
+    check_format(request.codec, info.width, info.height, spec.media)
     if info.rate != spec.rate:
         raise UsageError(
             f"clip rate {spec.rate} does not match its media's rate {info.fps}", clip=spec.clip, path=spec.media
@@ -167,6 +170,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         "settings": dict(request.settings.__dict__),
         "characters": [{"id": b.id, "name": b.name} for b in banks],
         "directions": {},
+        "source_notes": info.notes(),  # VFR conform, HDR
     }
     outcome = ShotOutcome(spec=spec, report=report)
     signer, report["credentials"] = credentials_signer(request)
@@ -258,6 +262,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
                 start_timecode=start_tc,
                 reel=reel,
                 sar=info.sar,
+                **media_format(info),
                 protect=(spec.media, *request.protect),
                 metadata={"comment": f"lengthen {__version__} generated {direction} frames ({engine.name})"},
                 audio=sound_out.stream if sound_out is not None else None,
@@ -452,7 +457,7 @@ def splice_media(
     timecode of its first frame continuous with the source; with the sound of each part when the
     generated media have sound, and Content Credentials listing the generated frame ranges."""
     from .media.probe import probe
-    from .media.reader import iter_frames, read_frames
+    from .media.reader import file_tags, iter_av_frames
     from .media.writer import VideoWriter, versioned_path
     from .timeline.reels import unique_reel
 
@@ -471,24 +476,25 @@ def splice_media(
         start_timecode=start_tc,
         reel=unique_reel(output_dir, spec.clip, "splice"),
         sar=info.sar,
+        **media_format(info),
         protect=(spec.media,),
         audio=sound[0] if sound else None,
     ) as writer:
         if sound:
             for part in sound[1]:
                 writer.write_audio(part)
+        # every frame is copied as stored, at full bit depth (no 8-bit RGB step, no re-rotation): the
+        # generated files share the source's raster, rotation and colour tags
+        parts = [(spec.media, range(spec.first, spec.last + 1))]
         if "head" in by_dir:
-            writer.write(read_frames(by_dir["head"].path, 0, by_dir["head"].frames))
-        chunk = []
-        for _, frame in iter_frames(spec.media, range(spec.first, spec.last + 1), progress=progress):
-            chunk.append(frame)
-            if len(chunk) == 16:
-                writer.write(np.stack(chunk))
-                chunk = []
-        if chunk:
-            writer.write(np.stack(chunk))
+            parts.insert(0, (by_dir["head"].path, range(by_dir["head"].frames)))
         if "tail" in by_dir:
-            writer.write(read_frames(by_dir["tail"].path, 0, by_dir["tail"].frames))
+            parts.append((by_dir["tail"].path, range(by_dir["tail"].frames)))
+        for media, frames in parts:
+            tags = None
+            for _, frame in iter_av_frames(media, frames, progress=progress if media == spec.media else None):
+                tags = tags or file_tags(frame, media)
+                writer.write_source(frame, tags)
     if signer is not None:
         from .credentials import sign_spliced
 
@@ -540,6 +546,24 @@ def _splice_sound(spec: ShotSpec, by_dir: dict):
             made = read_audio(g.path, 0, g.frames - 1, spec.rate, margin_s=0.1)
             parts.append(made.slice(0, int(g.metadata["audio"]["samples"])))
     return (src.sample_rate, src.layout), parts
+
+
+def media_format(info) -> dict:
+    """The VideoWriter arguments that make generated media match its source: orientation, colour, fields."""
+    return {
+        "rotation": info.rotation,
+        "color": info.color_tags,
+        "field_order": info.field_order if info.field_order != "unknown" else None,
+    }
+
+
+def vfr_refusal_line(info) -> str:
+    """One line: why a variable-rate source cannot be conformed, and the command that fixes it."""
+    rate = info.fps
+    return (
+        f"variable frame rate too irregular to conform ({info.vfr_refusal}); transcode to a constant rate first, "
+        f"e.g. ffmpeg -i IN -vf fps={rate} -c:v prores_ks -profile:v 3 -c:a copy OUT.mov"
+    )
 
 
 def _tc_at(spec: ShotSpec, frame: int) -> str:

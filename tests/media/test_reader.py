@@ -85,7 +85,11 @@ def test_rotated_file_comes_out_upright_like_ffmpeg(tmp_path):
     ).stdout
     theirs = np.frombuffer(raw, np.uint8).reshape(ours.shape)
     assert ours.shape == (160, 96, 3)
-    assert np.array_equal(ours, theirs)
+    # Same way up as FFmpeg (colour may differ by a code value or two: FFmpeg upsamples chroma bilinearly,
+    # we nearest-neighbour, the exact inverse of our writer); upside down would differ by tens of levels.
+    diff = np.abs(ours.astype(int) - theirs.astype(int)).mean()
+    assert diff < 1.5
+    assert np.abs(ours.astype(int) - np.rot90(theirs, 2).astype(int)).mean() > 10 * diff
 
 
 def test_non_square_pixels_keep_stored_raster(tmp_path):
@@ -121,8 +125,11 @@ def test_variable_frame_rate_by_pts(tmp_path):
         for p in s.encode():
             c.mux(p)
     info = probe(path)
-    assert info.vfr is True and info.frames == len(pts)
-    assert [read_stamp(f) for f in read_frames(path, 2, 4)] == [2, 3, 4, 5]
+    # conformed to 25 fps as an editing system plays it: a missing slot repeats the frame before it
+    assert info.vfr is True and info.fps == "25" and info.stream_frames == len(pts)
+    assert info.frames == 13 and info.repeated_frames == 5 and info.dropped_frames == 0
+    assert [read_stamp(f) for f in read_frames(path, 0, 13)] == [0, 1, 2, 2, 2, 3, 4, 4, 4, 4, 5, 6, 7]
+    assert [read_stamp(f) for f in read_frames(path, 3, 4)] == [2, 2, 3, 4]
 
 
 @pytest.mark.parametrize(
@@ -131,11 +138,16 @@ def test_variable_frame_rate_by_pts(tmp_path):
 def test_shared_variants_probe_and_decode(testdata, name):
     import av
 
+    from lengthen.media.color import frame_to_rgb
+
     path = testdata / "video" / name
     info = probe(path)
-    assert info.frames == 31 and info.fps == "30000/1001"
+    # the AVI has no frame at pts 1 (a dropped frame): conformed, frame 0 shows for two slots as in a player
+    gap = 1 if name.endswith(".avi") else 0
+    assert info.frames == 31 + gap and info.stream_frames == 31 and info.fps == "30000/1001"
+    assert info.repeated_frames == gap
     with av.open(str(path)) as c:
-        reference = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-    assert len(reference) == info.frames
+        reference = [frame_to_rgb(f, info.color_tags) for f in c.decode(video=0)]
+    assert len(reference) == info.stream_frames
     got = read_frames(path, 10, 5)
-    assert all(np.array_equal(got[i], reference[10 + i]) for i in range(5))
+    assert all(np.array_equal(got[i], reference[10 - gap + i]) for i in range(5))

@@ -60,7 +60,8 @@ def add_engine_options(p) -> None:
         "--codec",
         choices=CODECS,
         default=None,
-        help=f"generated media codec (default {DEFAULT_CODEC}: ProRes 422 HQ)",
+        help=f"generated media codec (default {DEFAULT_CODEC}): prores (ProRes 422 HQ 10-bit), dnxhr (DNxHR HQ "
+        "8-bit), dnxhr-hqx (DNxHR HQX 10-bit), h264",
     )
     s = p.add_argument_group("sound and Content Credentials")
     s.add_argument(
@@ -268,6 +269,8 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(outcome.report, indent=2))
     else:
+        for note in outcome.report.get("source_notes", ()):
+            print(f"note: {note}")
         for g in outcome.generated:
             print(f"{g.direction}: {g.frames} frames from {g.start_timecode} -> {g.path}")
             sound = g.metadata.get("audio")

@@ -143,6 +143,7 @@ COLUMNS = (
     "identity_min",
     "faces_missing",
     "faces_unknown",
+    "seam_color",
     "seconds",
 )
 
@@ -152,7 +153,7 @@ def table(result: dict) -> str:
     psnr_all = next((k for k in rows[-1] if k.startswith("psnr") and k != "psnr4"), None)
     cols = list(COLUMNS)
     if psnr_all:
-        cols.insert(5, psnr_all)
+        cols.insert(cols.index("psnr4") + 1, psnr_all)
     lines = [" | ".join(f"{c:>13s}" for c in cols)]
     for row in rows:
         cells = []

@@ -6,6 +6,9 @@ Definitions (also in the README):
   (1.0 = the cut looks like any other frame step of the source);
 - motion energy: median change between generated frames over the same source median
   (0 for a freeze, about 1 for motion like the source's);
+- seam colour: mean over R, G, B of the absolute difference between the per-channel means of the
+  source frame at the cut and the generated frame next to it, in 8-bit code values (0 = no colour
+  shift at the cut; the whole frame, so motion moves it little);
 - flicker: median absolute second difference of the frames' mean brightness, generated over source;
 - PSNR and SSIM (global, on luma) against a truth.
 """
@@ -90,9 +93,18 @@ def fidelity(truth: np.ndarray, generated: np.ndarray, first: int = 4) -> dict:
     }
 
 
+def seam_color(source: np.ndarray, generated: np.ndarray, direction: str = "tail") -> float:
+    """Mean colour difference across the cut (8-bit code values). ``source``/``generated`` in time order."""
+    from ..media.color import mean_color_difference
+
+    a, b = (source[-1], generated[0]) if direction == "tail" else (generated[-1], source[0])
+    return mean_color_difference(a, b)
+
+
 def seam_and_motion(source: np.ndarray, generated: np.ndarray, direction: str) -> dict:
     return {
         "seam_jump": round(seam_jump(source, generated, direction), 4),
+        "seam_color": round(seam_color(source, generated, direction), 4),
         "motion_energy": round(motion_energy(source, generated, direction), 4),
         "flicker": round(flicker(source, generated), 4),
     }

@@ -1,4 +1,16 @@
-"""Seam colour matching: make generated frames sit on the source's colour and levels.
+"""Colour: the source's colour tags, carried through every file we write, and seam colour matching.
+
+**Tags.** :class:`ColorTags` holds the four things that say how a YUV file's code values mean
+colour: primaries, transfer, matrix and range (FFmpeg's enum numbers, as ffprobe prints them by
+name). The reader decodes to RGB with the source's matrix and range; the writer converts RGB back
+to YUV with the same matrix and range and tags the output with all four, so a frame that goes
+through lengthen untouched comes back within a code value. Untagged sources are resolved the way
+editing systems assume: HD and larger (wider than 1024 or taller than 576) as BT.709, SD as BT.601
+(SMPTE 170M, or BT.470BG primaries at 576 lines), limited range unless the pixel format is a
+full-range ``yuvj`` one. HDR transfers (PQ, HLG) are copied, and the engine works on their code
+values as they are (signal, not linear light): see :attr:`ColorTags.hdr`.
+
+**Seam matching.**
 
 VAE round trips and warps shift colour a little; at a cut from a source frame to a generated one
 that shift is what an editor sees first. We estimate one per-channel gain and offset that maps the
@@ -9,7 +21,297 @@ consistent through the extension. Work is in float, in RGB, after decoding.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
+
+# FFmpeg enum values (libavutil/pixfmt.h) and the names ffprobe prints for them.
+PRIMARIES = {1: "bt709", 2: "unknown", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020"}
+TRANSFERS = {
+    1: "bt709",
+    2: "unknown",
+    4: "gamma22",
+    5: "gamma28",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "linear",
+    13: "iec61966-2-1",
+    14: "bt2020-10",
+    15: "bt2020-12",
+    16: "smpte2084",
+    18: "arib-std-b67",
+}
+MATRICES = {0: "gbr", 1: "bt709", 2: "unknown", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020nc"}
+RANGES = {0: "unknown", 1: "tv", 2: "pc"}
+HDR_TRANSFERS = {16: "PQ (SMPTE ST 2084)", 18: "HLG (ARIB STD-B67)"}
+# matrix -> the swscale coefficient set that implements it
+_SWS = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "SMPTE170M", 7: "SMPTE240M", 9: "BT2020", 10: "BT2020"}
+
+
+def is_hd(width: int, height: int) -> bool:
+    return width > 1024 or height > 576
+
+
+@dataclass(frozen=True)
+class ColorTags:
+    """How code values mean colour. 2 (primaries/transfer/matrix) and 0 (range) mean untagged."""
+
+    primaries: int = 2
+    transfer: int = 2
+    matrix: int = 2
+    range: int = 0
+
+    @classmethod
+    def of(cls, obj) -> "ColorTags":
+        """From a PyAV frame or codec context (``color_primaries``, ``color_trc``, ``colorspace``, ``color_range``)."""
+        return cls(
+            int(getattr(obj, "color_primaries", 2) or 2),
+            int(getattr(obj, "color_trc", 2) or 2),
+            int(obj.colorspace if getattr(obj, "colorspace", None) is not None else 2),
+            int(getattr(obj, "color_range", 0) or 0),
+        )
+
+    def merged(self, other: "ColorTags") -> "ColorTags":
+        """These tags, with what is untagged here taken from ``other``."""
+        return ColorTags(
+            self.primaries if self.primaries != 2 else other.primaries,
+            self.transfer if self.transfer != 2 else other.transfer,
+            self.matrix if self.matrix != 2 else other.matrix,
+            self.range if self.range != 0 else other.range,
+        )
+
+    @classmethod
+    def from_names(cls, primaries: str, transfer: str, matrix: str, rng: str) -> "ColorTags":
+        """The inverse of :meth:`names` (unknown names read as untagged)."""
+
+        def back(table: dict, name: str, default: int) -> int:
+            return next((k for k, v in table.items() if v == name), default)
+
+        return cls(
+            back(PRIMARIES, primaries, 2),
+            back(TRANSFERS, transfer, 2),
+            back(MATRICES, matrix, 2),
+            back(RANGES, rng, 0),
+        )
+
+    def resolved(self, width: int, height: int, pix_fmt: str = "") -> "ColorTags":
+        """Fill what is untagged: HD as BT.709, SD as BT.601; limited range unless ``yuvj``."""
+        hd = is_hd(width, height)
+        sd_primaries = 5 if height == 576 else 6
+        known = self.primaries in PRIMARIES and self.primaries != 2
+        primaries = self.primaries if known else (1 if hd else sd_primaries)
+        known = self.transfer in TRANSFERS and self.transfer != 2
+        transfer = self.transfer if known else (1 if hd else 6)
+        matrix = self.matrix if self.matrix in _SWS else (1 if hd else 6)
+        rng = self.range if self.range in (1, 2) else (2 if pix_fmt.startswith("yuvj") else 1)
+        return replace(self, primaries=primaries, transfer=transfer, matrix=matrix, range=rng)
+
+    @property
+    def hdr(self) -> str | None:
+        """The HDR transfer's name (PQ or HLG), or None for SDR."""
+        return HDR_TRANSFERS.get(self.transfer)
+
+    @property
+    def sws_matrix(self) -> str:
+        return _SWS.get(self.matrix, "ITU709")
+
+    @property
+    def sws_range(self) -> str:
+        return "JPEG" if self.range == 2 else "MPEG"
+
+    def names(self) -> dict:
+        """As ffprobe names them: ``{"color_primaries": "bt709", ...}``."""
+        return {
+            "color_primaries": PRIMARIES.get(self.primaries, str(self.primaries)),
+            "color_transfer": TRANSFERS.get(self.transfer, str(self.transfer)),
+            "color_space": MATRICES.get(self.matrix, str(self.matrix)),
+            "color_range": RANGES.get(self.range, str(self.range)),
+        }
+
+    def apply_to(self, target) -> None:
+        """Tag a PyAV codec context or frame with these values."""
+        target.color_primaries = self.primaries
+        target.color_trc = self.transfer
+        target.colorspace = self.matrix
+        target.color_range = self.range
+
+
+def hdr_warning(tags: ColorTags) -> str | None:
+    """The one line we print for an HDR source, or None."""
+    if tags.hdr is None:
+        return None
+    return (
+        f"HDR source ({tags.hdr}, {tags.names()['color_primaries']}): frames are processed as 8-bit code values "
+        "in the source's own transfer (no tone mapping); the output keeps the HDR tags"
+    )
+
+
+# planar YUV formats we convert ourselves: name -> (chroma x shift, chroma y shift, bits)
+PLANAR = {
+    "yuv420p": (1, 1, 8),
+    "yuvj420p": (1, 1, 8),
+    "yuv422p": (1, 0, 8),
+    "yuvj422p": (1, 0, 8),
+    "yuv444p": (0, 0, 8),
+    "yuvj444p": (0, 0, 8),
+    "yuv420p10le": (1, 1, 10),
+    "yuv422p10le": (1, 0, 10),
+    "yuv444p10le": (0, 0, 10),
+    "yuv420p12le": (1, 1, 12),
+    "yuv422p12le": (1, 0, 12),
+    "yuv444p12le": (0, 0, 12),
+}
+# matrix -> (Kr, Kb)
+_K = {1: (0.2126, 0.0722), 4: (0.30, 0.11), 5: (0.299, 0.114), 6: (0.299, 0.114), 7: (0.212, 0.087)}
+_K.update({9: (0.2627, 0.0593), 10: (0.2627, 0.0593)})
+
+
+def _coefficients(tags: ColorTags) -> tuple[float, float]:
+    return _K.get(tags.matrix, _K[1])
+
+
+def _levels(tags: ColorTags, bits: int) -> tuple[float, float, float, float]:
+    """(luma black, luma span, chroma zero, chroma span) in code values of ``bits``."""
+    s = float(1 << (bits - 8))
+    if tags.range == 2:
+        full = float((1 << bits) - 1)
+        return 0.0, full, float(1 << (bits - 1)), full
+    return 16.0 * s, 219.0 * s, 128.0 * s, 224.0 * s
+
+
+def read_planes(frame) -> list[np.ndarray]:
+    """The Y, Cb, Cr planes of a planar YUV PyAV frame (uint8 or uint16 arrays, cropped)."""
+    _, _, bits = PLANAR[frame.format.name]
+    dtype = np.dtype(np.uint8) if bits == 8 else np.dtype("<u2")
+    out = []
+    for plane in frame.planes[:3]:
+        buf = np.frombuffer(plane, dtype=dtype)
+        out.append(buf.reshape(plane.height, plane.line_size // dtype.itemsize)[:, : plane.width])
+    return out
+
+
+def _upsample(plane: np.ndarray, sx: int, sy: int, height: int, width: int) -> np.ndarray:
+    """Nearest-neighbour chroma upsampling (each chroma sample covers its 2 or 2x2 pixels)."""
+    if sy:
+        plane = np.repeat(plane, 2, axis=0)
+    if sx:
+        plane = np.repeat(plane, 2, axis=1)
+    return plane[:height, :width]
+
+
+def _downsample(plane: np.ndarray, sx: int, sy: int) -> np.ndarray:
+    """Average each 2 (or 2x2) block of a float plane; a last odd column/row stands alone."""
+    if sx:
+        if plane.shape[1] % 2:
+            plane = np.concatenate([plane, plane[:, -1:]], axis=1)
+        plane = 0.5 * (plane[:, 0::2] + plane[:, 1::2])
+    if sy:
+        if plane.shape[0] % 2:
+            plane = np.concatenate([plane, plane[-1:]], axis=0)
+        plane = 0.5 * (plane[0::2] + plane[1::2])
+    return plane
+
+
+def frame_to_rgb(frame, tags: ColorTags) -> np.ndarray:
+    """A decoded PyAV frame -> uint8 RGB (H, W, 3), read with ``tags``' matrix and range.
+
+    Planar YUV is converted here in float (chroma upsampled nearest-neighbour, the exact inverse of
+    the writer's 2-sample averaging), so a frame written by :func:`rgb_to_frame` reads back within
+    one code value; other formats go through swscale."""
+    name = frame.format.name
+    if name not in PLANAR:
+        return frame.to_ndarray(
+            format="rgb24", src_colorspace=tags.sws_matrix, src_color_range=tags.sws_range, channel_last=True
+        )
+    sx, sy, bits = PLANAR[name]
+    h, w = frame.height, frame.width
+    y, cb, cr = read_planes(frame)
+    black, yspan, zero, cspan = _levels(tags, bits)
+    yf = (y.astype(np.float32) - black) / yspan
+    cbf = (_upsample(cb, sx, sy, h, w).astype(np.float32) - zero) / cspan
+    crf = (_upsample(cr, sx, sy, h, w).astype(np.float32) - zero) / cspan
+    kr, kb = _coefficients(tags)
+    kg = 1.0 - kr - kb
+    r = yf + 2.0 * (1.0 - kr) * crf
+    b = yf + 2.0 * (1.0 - kb) * cbf
+    g = (yf - kr * r - kb * b) / kg
+    rgb = np.stack([r, g, b], axis=-1)  # (H, W, 3) in [0, 1]
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+
+
+def _new_frame(planes: list[np.ndarray], pix_fmt: str, width: int, height: int, tags: ColorTags):
+    import av
+
+    frame = av.VideoFrame(width, height, pix_fmt)
+    for plane, data in zip(frame.planes, planes):
+        stride = plane.line_size // data.dtype.itemsize
+        padded = np.zeros((plane.height, stride), dtype=data.dtype)
+        padded[: data.shape[0], : data.shape[1]] = data
+        plane.update(padded.tobytes())
+    tags.apply_to(frame)
+    return frame
+
+
+def _quantize(plane: np.ndarray, bits: int) -> np.ndarray:
+    dtype = np.uint8 if bits == 8 else np.dtype("<u2")
+    return np.clip(np.rint(plane), 0, (1 << bits) - 1).astype(dtype)
+
+
+def rgb_to_frame(rgb: np.ndarray, pix_fmt: str, tags: ColorTags):
+    """uint8 RGB (H, W, 3) -> a PyAV frame in ``pix_fmt`` with ``tags``' matrix and range, tagged."""
+    import av
+
+    rgb = np.ascontiguousarray(rgb)
+    if pix_fmt not in PLANAR:
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        if pix_fmt != "rgb24":
+            frame = frame.reformat(format=pix_fmt, dst_colorspace=tags.sws_matrix, dst_color_range=tags.sws_range)
+        tags.apply_to(frame)
+        return frame
+    sx, sy, bits = PLANAR[pix_fmt]
+    height, width = rgb.shape[:2]
+    f = rgb.astype(np.float32) / 255.0
+    r, g, b = f[..., 0], f[..., 1], f[..., 2]
+    kr, kb = _coefficients(tags)
+    y = kr * r + (1.0 - kr - kb) * g + kb * b
+    cb = (b - y) / (2.0 * (1.0 - kb))
+    cr = (r - y) / (2.0 * (1.0 - kr))
+    black, yspan, zero, cspan = _levels(tags, bits)
+    planes = [
+        _quantize(black + yspan * y, bits),
+        _quantize(zero + cspan * _downsample(cb, sx, sy), bits),
+        _quantize(zero + cspan * _downsample(cr, sx, sy), bits),
+    ]
+    return _new_frame(planes, pix_fmt, width, height, tags)
+
+
+def convert_frame(frame, pix_fmt: str, tags: ColorTags, source_tags: ColorTags | None = None):
+    """A decoded source frame -> ``pix_fmt`` with ``tags`` without going through 8-bit RGB: bit depth
+    and range rescaled in float, chroma resampled like the reader and writer do. ``source_tags`` are
+    the frame's own (default: ``tags``); a different matrix, or a non-planar format, goes via RGB."""
+    source_tags = source_tags or tags
+    name = frame.format.name
+    if name not in PLANAR or pix_fmt not in PLANAR or source_tags.matrix != tags.matrix:
+        return rgb_to_frame(frame_to_rgb(frame, source_tags), pix_fmt, tags)
+    sx, sy, bits = PLANAR[name]
+    dx, dy, dbits = PLANAR[pix_fmt]
+    h, w = frame.height, frame.width
+    y, cb, cr = read_planes(frame)
+    black, yspan, zero, cspan = _levels(source_tags, bits)
+    dblack, dyspan, dzero, dcspan = _levels(tags, dbits)
+    planes = [_quantize((y.astype(np.float32) - black) * (dyspan / yspan) + dblack, dbits)]
+    for c in (cb, cr):
+        full = (_upsample(c, sx, sy, h, w).astype(np.float32) - zero) * (dcspan / cspan) + dzero
+        planes.append(_quantize(_downsample(full, dx, dy), dbits))
+    return _new_frame(planes, pix_fmt, w, h, tags)
+
+
+def mean_color_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean over channels of the absolute difference of per-channel means (8-bit code values)."""
+    ma = a.reshape(-1, 3).astype(np.float64).mean(axis=0)
+    mb = b.reshape(-1, 3).astype(np.float64).mean(axis=0)
+    return float(np.abs(ma - mb).mean())
+
 
 _PCTS = np.array([5.0, 25.0, 50.0, 75.0, 95.0])
 

@@ -3,13 +3,21 @@
 The frame index is built by demuxing (no decoding): every video packet's pts, sorted, is one
 frame in display order. That index makes frame ``i`` mean the same thing for the reader, the
 probe's frame count and the timeline, on constant- and variable-rate files alike.
+
+Variable frame rate: the nominal rate is found from the timestamps (the shortest common frame
+duration, snapped to a standard editing rate) and the stream's real frame rate. The file is then
+*conformed* to that rate the way an editing system plays it: frame ``i`` is the frame shown at
+slot ``i`` of the nominal rate, a slot with no frame of its own repeats the previous one
+(``repeated_frames``), and a second frame in one slot is left out (``dropped_frames``). Timing too
+irregular to conform (long gaps, most slots empty, many frames colliding) is reported in
+``vfr_refusal`` and extend refuses it with the command to transcode to a constant rate.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,6 +25,15 @@ import numpy as np
 
 from ..errors import MediaError
 from ..timecode import frames_to_timecode, is_drop_frame_timecode, parse_rate, rate_str, snap_rate, timecode_to_frames
+from .color import ColorTags, hdr_warning
+
+# AVFieldOrder values by the names ffprobe prints
+FIELD_ORDERS = {"progressive": 1, "tt": 2, "bb": 3, "tb": 4, "bt": 5}
+_FIELD_NAMES = {v: k for k, v in FIELD_ORDERS.items()}
+STANDARD_RATES = tuple(
+    Fraction(r)
+    for r in ("24000/1001", "24", "25", "30000/1001", "30", "48000/1001", "48", "50", "60000/1001", "60", "100")
+) + (Fraction(120000, 1001), Fraction(120))
 
 
 @dataclass(frozen=True)
@@ -27,7 +44,7 @@ class MediaInfo:
     height: int
     display_width: int  # after rotation and pixel aspect
     display_height: int
-    rotation: int  # degrees, clockwise, as the file asks players to rotate
+    rotation: int  # display rotation, degrees counter-clockwise (FFmpeg's display matrix), 0/90/180/270
     sar: str  # "1:1"
     fps: str  # exact, "30000/1001"
     vfr: bool
@@ -38,6 +55,17 @@ class MediaInfo:
     has_audio: bool
     container: str
     reel: str | None = None
+    color_primaries: str = "unknown"  # as the file tags them (ffprobe's names); see color_tags for the resolved
+    color_transfer: str = "unknown"
+    color_space: str = "unknown"
+    color_range: str = "unknown"
+    field_order: str = "unknown"  # progressive, tt, bb, tb, bt (or unknown)
+    bit_depth: int = 8
+    stream_frames: int = 0  # frames in the stream (differs from ``frames`` on a conformed VFR file)
+    average_fps: str = ""  # the stream's average rate (frames / duration)
+    repeated_frames: int = 0  # VFR conform: slots filled by repeating the previous frame
+    dropped_frames: int = 0  # VFR conform: frames left out (a second frame in one slot)
+    vfr_refusal: str | None = None  # why the timing is too irregular to conform
 
     @property
     def rate(self) -> Fraction:
@@ -52,6 +80,31 @@ class MediaInfo:
     def drop_frame(self) -> bool:
         return is_drop_frame_timecode(self.start_timecode)
 
+    @property
+    def color_tags(self) -> ColorTags:
+        """The colour tags to decode and write with (untagged HD as BT.709, SD as BT.601)."""
+        return ColorTags.from_names(
+            self.color_primaries, self.color_transfer, self.color_space, self.color_range
+        ).resolved(self.width, self.height, self.pix_fmt)
+
+    @property
+    def interlaced(self) -> bool:
+        return self.field_order in ("tt", "bb", "tb", "bt")
+
+    def notes(self) -> list[str]:
+        """Lines an editor should read about this source (conform, HDR)."""
+        out = []
+        if self.vfr and not self.vfr_refusal:
+            out.append(
+                f"variable frame rate (average {self.average_fps} fps) conformed to {self.fps} fps: "
+                f"{self.repeated_frames} frames repeated, {self.dropped_frames} dropped; "
+                "generated media and timecode are at the nominal rate"
+            )
+        warning = hdr_warning(self.color_tags)
+        if warning:
+            out.append(warning)
+        return out
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -60,9 +113,14 @@ class MediaInfo:
 class FrameIndex:
     """Display-order pts of every frame of the first video stream, in stream time_base units."""
 
-    pts: np.ndarray  # (frames,) int64, sorted
+    pts: np.ndarray  # (frames,) int64, sorted (a conformed VFR index repeats a pts for a repeated frame)
     keyframe: np.ndarray  # (frames,) bool: the packet carrying this pts is a keyframe
     time_base: Fraction
+    rate: Fraction | None = None  # nominal rate of a conformed VFR file (None: constant rate)
+    stream_frames: int = 0
+    repeated: int = 0
+    dropped: int = 0
+    refusal: str | None = None
 
     def __len__(self) -> int:
         return int(self.pts.shape[0])
@@ -113,6 +171,7 @@ def frame_index(path: str | Path) -> FrameIndex:
     try:
         stream = container.streams.video[0]
         time_base = Fraction(stream.time_base)
+        rates = [Fraction(r) for r in (stream.average_rate, stream.base_rate, stream.guessed_rate) if r]
         pts, key_flags = [], []
         try:
             for packet in container.demux(stream):
@@ -134,11 +193,92 @@ def frame_index(path: str | Path) -> FrameIndex:
         pts=np.asarray(pts, dtype=np.int64)[order],
         keyframe=np.asarray(key_flags, dtype=bool)[order],
         time_base=time_base,
+        stream_frames=len(pts),
     )
+    index = _conform(index, rates)
     if key is not None:
         with _INDEX_LOCK:
             _INDEX_CACHE[key] = index
     return index
+
+
+def _standard_rate(rate: Fraction) -> Fraction | None:
+    """The standard editing rate within 1.5% of ``rate``, or None."""
+    best = min(STANDARD_RATES, key=lambda r: abs(r - rate))
+    return best if abs(best - rate) <= best * Fraction(15, 1000) else None
+
+
+def nominal_rate(pts: np.ndarray, time_base: Fraction, stream_rates=()) -> Fraction | None:
+    """The rate a variable-rate stream was shot at: its shortest common frame duration (10th percentile
+    of the timestamp steps) as a standard rate, else the stream's real frame rate if standard."""
+    steps = np.diff(pts)
+    steps = steps[steps > 0]
+    if len(steps):
+        short = Fraction(int(np.percentile(steps, 10, method="lower"))) * time_base
+        found = _standard_rate(1 / short) if short > 0 else None
+        if found:
+            return found
+    for r in stream_rates:
+        found = _standard_rate(snap_rate(Fraction(r)))
+        if found:
+            return found
+    return None
+
+
+def _conform(index: FrameIndex, stream_rates) -> FrameIndex:
+    """A variable-rate index conformed to its nominal rate (or marked refused); constant rate unchanged."""
+    n = len(index)
+    if n < 3:
+        return index
+    average = snap_rate(Fraction(n - 1) / (Fraction(int(index.pts[-1] - index.pts[0])) * index.time_base or 1))
+    if not _is_vfr(index, average):
+        return index
+    rate = nominal_rate(index.pts, index.time_base, stream_rates)
+    if rate is None:
+        return replace(index, refusal="its frame timing has no standard nominal rate")
+    seconds = (index.pts - index.pts[0]).astype(np.float64) * float(index.time_base)
+    slots = np.rint(seconds * float(rate)).astype(np.int64)
+    first_of, first_idx = np.unique(slots, return_index=True)
+    total = int(slots[-1]) + 1
+    repeated, dropped = total - len(first_of), n - len(first_of)
+    gap = int(np.diff(first_of).max()) if len(first_of) > 1 else 1
+    refusal = None
+    if gap > float(rate) * 1:
+        refusal = f"a gap of {gap - 1} missing frames (over 1 second) at {rate_str(rate)} fps"
+    elif repeated * 2 > total:
+        refusal = f"{repeated} of {total} frames at {rate_str(rate)} fps would be repeats"
+    elif dropped * 10 > n:
+        refusal = f"{dropped} of {n} frames share a {rate_str(rate)} fps slot with another"
+    if refusal:
+        return replace(index, refusal=refusal, rate=rate)
+    pick = first_idx[np.searchsorted(first_of, np.arange(total), side="right") - 1]  # (slots,) stream frame
+    return replace(
+        index, pts=index.pts[pick], keyframe=index.keyframe[pick], rate=rate, repeated=repeated, dropped=dropped
+    )
+
+
+_TAGS_CACHE: dict[tuple, ColorTags] = {}
+
+
+def stream_color_tags(path: str | Path) -> ColorTags:
+    """The colour tags the container gives the first video stream (``colr``), as stored (cached).
+
+    Some bitstreams carry their own (DNxHR can only say BT.709 or BT.2020): the container's win,
+    as in editing systems, and the bitstream's fill in what the container leaves untagged."""
+    p = Path(path)
+    key = _cache_key(p) if p.is_file() else None
+    with _INDEX_LOCK:
+        if key in _TAGS_CACHE:
+            return _TAGS_CACHE[key]
+    container = open_container(p)
+    try:
+        tags = ColorTags.of(container.streams.video[0].codec_context)
+    finally:
+        container.close()
+    if key is not None:
+        with _INDEX_LOCK:
+            _TAGS_CACHE[key] = tags
+    return tags
 
 
 def _start_timecode(container, stream) -> str | None:
@@ -170,15 +310,20 @@ def probe(path: str | Path) -> MediaInfo:
     try:
         stream = container.streams.video[0]
         cc = stream.codec_context
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        if not rate:
+        average = stream.average_rate or stream.guessed_rate or stream.base_rate
+        if not average and index.rate is None:
             raise MediaError("video stream has no frame rate", path=p)
-        rate = snap_rate(Fraction(rate))
+        average = snap_rate(Fraction(average)) if average else index.rate
+        rate = index.rate or average
         rotation, pix_fmt = 0, cc.pix_fmt or ""
+        tags, field = ColorTags.of(cc), int(getattr(cc, "field_order", 0) or 0)
         try:
             for frame in container.decode(stream):
                 rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
                 pix_fmt = frame.format.name
+                tags = tags.merged(ColorTags.of(frame))  # the container's (colr) first, the bitstream's fill in
+                if not field and getattr(frame, "interlaced_frame", False):
+                    field = 2 if frame.top_field_first else 3
                 break
         except Exception as exc:
             raise MediaError(f"first frame does not decode ({_ffmsg(exc)})", path=p) from None
@@ -210,7 +355,7 @@ def probe(path: str | Path) -> MediaInfo:
             rotation=rotation,
             sar=f"{sar.numerator}:{sar.denominator}",
             fps=rate_str(rate),
-            vfr=_is_vfr(index, rate),
+            vfr=index.rate is not None or index.refusal is not None or _is_vfr(index, rate),
             frames=len(index),
             duration_s=round(duration, 6),
             start_timecode=start_tc,
@@ -218,9 +363,24 @@ def probe(path: str | Path) -> MediaInfo:
             has_audio=bool(container.streams.audio),
             container=container.format.name,
             reel=_reel(container, stream),
+            **tags.names(),
+            field_order=_FIELD_NAMES.get(field, "unknown"),
+            bit_depth=_bit_depth(pix_fmt),
+            stream_frames=index.stream_frames or len(index),
+            average_fps=rate_str(average),
+            repeated_frames=index.repeated,
+            dropped_frames=index.dropped,
+            vfr_refusal=index.refusal,
         )
     finally:
         container.close()
+
+
+def _bit_depth(pix_fmt: str) -> int:
+    import re
+
+    m = re.search(r"p(\d+)(le|be)?$", pix_fmt)
+    return int(m.group(1)) if m else (16 if "48" in pix_fmt or "64" in pix_fmt else 8)
 
 
 def _is_vfr(index: FrameIndex, rate: Fraction) -> bool:

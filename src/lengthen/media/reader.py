@@ -5,6 +5,10 @@ frames whose pts are wanted. Because frames are matched by pts from the demuxed 
 counting decoded frames or by multiplying a rate), the result is exact on B-frame streams and on
 variable-rate files.
 
+Colour: YUV is turned into RGB with the file's own matrix and range (untagged HD as BT.709, SD as
+BT.601; see :mod:`lengthen.media.color`). A conformed variable-rate file (see
+:mod:`lengthen.media.probe`) yields a repeated frame once for each slot it fills.
+
 Orientation: frames come out upright (a file's display rotation is applied). Pixel aspect: frames
 come out at the **stored** raster, never resampled; :class:`~lengthen.media.probe.MediaInfo`
 reports the SAR and the display size, and the writer stamps the same SAR on generated media, so an
@@ -19,7 +23,8 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from ..errors import MediaError
-from .probe import _ffmsg, frame_index, open_container
+from .color import ColorTags, frame_to_rgb
+from .probe import _ffmsg, frame_index, open_container, stream_color_tags
 
 
 def _upright(array: np.ndarray, rotation: float) -> np.ndarray:
@@ -29,7 +34,23 @@ def _upright(array: np.ndarray, rotation: float) -> np.ndarray:
 
 
 def iter_frames(path: str | Path, frames: Iterable[int], *, progress=None) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(frame_number, uint8 RGB (H, W, 3))`` for each wanted frame, in ascending order."""
+    """Yield ``(frame_number, uint8 RGB (H, W, 3))`` for each wanted frame, in ascending order, upright."""
+    tags = None
+    for f, frame in iter_av_frames(path, frames, progress=progress):
+        if tags is None:
+            tags = file_tags(frame, path)
+        yield f, _upright(frame_to_rgb(frame, tags), getattr(frame, "rotation", 0))
+
+
+def file_tags(frame, path) -> ColorTags:
+    """The colour tags to read a file's frames with: the container's, then the frame's, resolved
+    (untagged HD as BT.709, SD as BT.601)."""
+    tags = stream_color_tags(path).merged(ColorTags.of(frame))
+    return tags.resolved(frame.width, frame.height, frame.format.name)
+
+
+def iter_av_frames(path: str | Path, frames: Iterable[int], *, progress=None) -> Iterator[tuple[int, object]]:
+    """Yield ``(frame_number, decoded PyAV frame)`` for each wanted frame, in ascending order, as stored."""
     p = Path(path)
     wanted = sorted(set(int(f) for f in frames))
     if not wanted:
@@ -39,7 +60,9 @@ def iter_frames(path: str | Path, frames: Iterable[int], *, progress=None) -> It
     for f in (wanted[0], wanted[-1]):
         if f < 0 or f >= n:
             raise MediaError(f"frame {f} is out of range: the file has {n} frames (0..{n - 1})", path=p, frame=f)
-    pts_of = {int(index.pts[f]): f for f in wanted}
+    pts_of: dict[int, list[int]] = {}
+    for f in wanted:
+        pts_of.setdefault(int(index.pts[f]), []).append(f)  # a conformed VFR file repeats a pts
     keyframes = np.flatnonzero(index.keyframe)
 
     def keyframe_before(f: int) -> int:
@@ -82,21 +105,22 @@ def iter_frames(path: str | Path, frames: Iterable[int], *, progress=None) -> It
             try:
                 while frame is not None:
                     t = frame.pts
-                    if t is not None and t in pts_of:
-                        f = pts_of[t]
-                        if f >= target:
-                            yield f, _upright(frame.to_ndarray(format="rgb24"), getattr(frame, "rotation", 0))
+                    hits = [f for f in pts_of.get(t, ()) if f >= wanted[pos]] if t is not None else []
+                    if hits:
+                        for f in hits:
+                            yield f, frame
                             done += 1
                             if progress is not None:
                                 progress.report("decode", done, len(wanted))
                                 progress.check()
-                            pos = wanted.index(f) + 1
-                            if pos >= len(wanted):
-                                return
-                            nxt = wanted[pos]
-                            # Far ahead (past another keyframe)? Seek instead of decoding the gap.
-                            if keyframe_before(nxt) > f + 1:
-                                break
+                        f = hits[-1]
+                        pos = wanted.index(f) + 1
+                        if pos >= len(wanted):
+                            return
+                        nxt = wanted[pos]
+                        # Far ahead (past another keyframe)? Seek instead of decoding the gap.
+                        if keyframe_before(nxt) > f + 1:
+                            break
                     if t is not None and t > last_wanted_pts:
                         break
                     frame = next(decoder, None)

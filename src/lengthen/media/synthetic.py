@@ -32,6 +32,20 @@ ENCODERS = {
 }
 
 
+def color_bars(height: int = 96, width: int = 160) -> np.ndarray:
+    """75% SMPTE-style bars (white, yellow, cyan, green, magenta, red, blue, black), uint8 RGB.
+
+    Bar edges fall on even columns, so 4:2:0 and 4:2:2 chroma never straddles two bars."""
+    bars = np.array(
+        [[191, 191, 191], [191, 191, 0], [0, 191, 191], [0, 191, 0]]
+        + [[191, 0, 191], [191, 0, 0], [0, 0, 191], [16, 16, 16]],
+        dtype=np.uint8,
+    )
+    bar = max(2, (width // 8) // 2 * 2)
+    columns = np.minimum(np.arange(width) // bar, 7)
+    return np.ascontiguousarray(np.broadcast_to(bars[columns][None], (height, width, 3)))
+
+
 def stamp_frame(index: int, height: int = 96, width: int = 160, seed: int = 0) -> np.ndarray:
     """A uint8 RGB frame whose top band encodes ``index``; the rest is a moving texture."""
     rng = np.random.default_rng(seed)
@@ -68,23 +82,40 @@ def encode_clip(
     start_timecode: str | None = None,
     rotation: int = 0,
     sar: str | None = None,
+    *,
+    color=None,
+    pix_fmt: str | None = None,
+    field_order: str | None = None,
+    slots=None,
+    first_pts: int = 0,
+    audio: bool = False,
+    options: dict | None = None,
 ) -> Path:
-    """Encode frames (iterable of uint8 RGB HxWx3) with one of ``ENCODERS``; optional timecode,
-    display rotation (degrees counter-clockwise) and sample aspect ratio."""
+    """Encode frames (iterable of uint8 RGB HxWx3) with one of ``ENCODERS``.
+
+    Optional: start timecode, display rotation (degrees counter-clockwise), sample aspect ratio,
+    colour tags (a :class:`~lengthen.media.color.ColorTags`; RGB is converted with its matrix and
+    range), a pixel format (e.g. ``yuv422p10le`` for 10-bit), a field order tag (``tt``, ``bb``...),
+    the frame slots at ``rate`` each frame is shown at (variable frame rate: ``[0, 1, 3, 4, 6]``
+    drops every third), a first pts other than 0 (in frames) and a silent stereo audio track."""
     import av
 
-    encoder, pix_fmt, options, fmt, _suffix = ENCODERS[codec]
+    from .color import ColorTags, rgb_to_frame
+    from .probe import FIELD_ORDERS
+
+    encoder, default_fmt, default_options, fmt, _suffix = ENCODERS[codec]
+    pix_fmt = pix_fmt or default_fmt
     rate = parse_rate(rate)
     path = Path(path)
     container = av.open(str(path), "w", format=fmt)
     try:
-        stream = None
+        stream = audio_stream = tags = None
         for i, rgb in enumerate(frames):
             if stream is None:
                 stream = container.add_stream(encoder, rate=rate)
                 stream.height, stream.width = rgb.shape[:2]
                 stream.pix_fmt = pix_fmt
-                stream.options = dict(options)
+                stream.options = {**default_options, **(options or {})}
                 if fmt != "avi":
                     stream.time_base = Fraction(1) / rate
                 if start_timecode:
@@ -93,15 +124,51 @@ def encode_clip(
                     stream.set_display_rotation(rotation)
                 if sar:
                     stream.codec_context.sample_aspect_ratio = Fraction(sar.replace(":", "/"))
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            frame.pts = i
+                tags = (color or ColorTags()).resolved(stream.width, stream.height, pix_fmt)
+                if color is not None:
+                    color.apply_to(stream.codec_context)
+                if field_order:
+                    stream.codec_context.field_order = FIELD_ORDERS[field_order]
+                if audio:
+                    audio_stream = container.add_stream("aac" if fmt == "mp4" else "pcm_s16le", rate=48000)
+                    audio_stream.layout = "stereo"
+            frame = rgb_to_frame(rgb, pix_fmt, tags)
+            if color is None:  # untagged source, as most cameras and phones write
+                frame.color_primaries = frame.color_trc = frame.colorspace = 2
+                frame.color_range = 0
+            frame.pts = (slots[i] if slots is not None else i) + first_pts
             for packet in stream.encode(frame):
                 container.mux(packet)
+            if audio_stream is not None:
+                _mux_audio(container, audio_stream, i, rate)
         for packet in stream.encode():
             container.mux(packet)
+        if audio_stream is not None:
+            for packet in audio_stream.encode():
+                container.mux(packet)
     finally:
         container.close()
     return path
+
+
+def _mux_audio(container, stream, index: int, rate: Fraction) -> None:
+    """One frame's worth of quiet stereo audio (a low tone), so clips carry an audio track."""
+    import av
+
+    start = int(index * 48000 / rate)
+    count = int((index + 1) * 48000 / rate) - start
+    t = (np.arange(start, start + count) / 48000.0).astype(np.float32)
+    tone = (0.05 * np.sin(2 * np.pi * 220.0 * t) * 32767).astype(np.int16)
+    if stream.codec_context.name == "aac":  # planar float
+        samples = np.repeat((tone.astype(np.float32) / 32767)[None], 2, axis=0)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="fltp", layout="stereo")
+    else:
+        samples = np.repeat(tone[None], 2, axis=0).T.reshape(1, -1)  # packed s16 stereo
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="s16", layout="stereo")
+    frame.sample_rate = 48000
+    frame.pts = start
+    for packet in stream.encode(frame):
+        container.mux(packet)
 
 
 def stamped_clip(

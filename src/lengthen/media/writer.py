@@ -1,10 +1,18 @@
-"""Write editorial media: ProRes 422 HQ .mov by default (DNxHR HQ and H.264 as options).
+"""Write editorial media: ProRes 422 HQ .mov by default (DNxHR HQ, DNxHR HQX 10-bit and H.264 as options).
 
-Every file gets the exact rational rate, the source's frame size and pixel aspect, a QuickTime
-timecode track starting where we are told (so an extension continues the source's timecode) and a
-reel name. Files are written to a hidden temporary name in the target folder and renamed when
-complete; an exception or cancellation removes the temporary file, and input files are never
-overwritten.
+Every file gets the exact rational rate, the source's frame size and pixel aspect (a ``pasp`` atom,
+1:1 included), its field order (``fiel``, ProRes), its colour tags (primaries, transfer, matrix,
+range: ``colr`` and the bitstream), its display rotation, a QuickTime timecode track starting where
+we are told (so an extension continues the source's timecode) and a reel name.
+
+Orientation policy: media is written in the source's **stored** orientation with the source's
+rotation metadata, so generated, spliced and source files all play the same way up. Callers hand
+:meth:`VideoWriter.write` upright frames (as the reader returns them) and the writer turns them back
+to the stored raster; :meth:`VideoWriter.write_source` copies decoded source frames as stored, at
+their full bit depth (no 8-bit RGB step).
+
+Files are written to a hidden temporary name in the target folder and renamed when complete; an
+exception or cancellation removes the temporary file, and input files are never overwritten.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -21,7 +29,8 @@ import numpy as np
 
 from ..errors import MediaError, UsageError
 from ..timecode import frame_to_pts, parse_rate, timecode_to_frames
-from .probe import assert_not_input
+from .color import ColorTags, convert_frame, rgb_to_frame
+from .probe import FIELD_ORDERS, assert_not_input
 
 
 @dataclass(frozen=True)
@@ -32,14 +41,19 @@ class CodecPreset:
     options: dict
     extension: str
     container: str
+    full_range: bool = False  # can carry full-range YUV (else a full-range source is scaled to video range)
+    min_size: tuple = (1, 1)  # smallest (width, height) the encoder takes
 
 
 CODECS: dict[str, CodecPreset] = {
     "prores": CodecPreset(
         "ProRes 422 HQ", "prores_ks", "yuv422p10le", {"profile": "3", "vendor": "apl0"}, ".mov", "mov"
     ),
-    "dnxhr": CodecPreset("DNxHR HQ", "dnxhd", "yuv422p", {"profile": "dnxhr_hq"}, ".mov", "mov"),
-    "h264": CodecPreset("H.264", "libx264", "yuv420p", {"crf": "12", "preset": "medium"}, ".mov", "mov"),
+    "dnxhr": CodecPreset("DNxHR HQ", "dnxhd", "yuv422p", {"profile": "dnxhr_hq"}, ".mov", "mov", min_size=(256, 120)),
+    "dnxhr-hqx": CodecPreset(
+        "DNxHR HQX 10-bit", "dnxhd", "yuv422p10le", {"profile": "dnxhr_hqx"}, ".mov", "mov", min_size=(256, 120)
+    ),
+    "h264": CodecPreset("H.264", "libx264", "yuv420p", {"crf": "12", "preset": "medium"}, ".mov", "mov", True),
 }
 
 
@@ -49,6 +63,33 @@ def available_codecs() -> dict[str, bool]:
 
     have = set(av.codecs_available)
     return {key: preset.codec in have for key, preset in CODECS.items()}
+
+
+def check_format(codec: str, width: int, height: int, path=None) -> CodecPreset:
+    """Refuse, before any work, a codec that cannot carry this frame size (one line naming the file)."""
+    if codec not in CODECS:
+        raise UsageError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+    preset = CODECS[codec]
+    if (width % 2 or height % 2) and preset.pix_fmt.startswith("yuv420"):
+        raise MediaError(
+            f"frame size {width}x{height} is odd; {preset.name} needs even sizes: use --codec prores or dnxhr",
+            path=path,
+        )
+    min_w, min_h = preset.min_size
+    if width < min_w or height < min_h:
+        raise MediaError(
+            f"frame size {width}x{height} is below {preset.name}'s smallest, {min_w}x{min_h}: use --codec prores",
+            path=path,
+        )
+    return preset
+
+
+def output_color(preset: CodecPreset, source: ColorTags) -> ColorTags:
+    """The tags a file of ``preset`` gets for a source with ``source`` tags (resolved): the same,
+    except full range where the codec has only video range (ProRes, DNxHR), which is scaled."""
+    if source.range == 2 and not preset.full_range:
+        return replace(source, range=1)
+    return source
 
 
 _REEL_OK = re.compile(r"[^A-Za-z0-9_]")
@@ -63,8 +104,13 @@ def reel_name(text: str, limit: int = 8) -> str:
 class VideoWriter:
     """Context manager: ``with VideoWriter(path, ...) as w: w.write(frames)``.
 
-    ``frames`` are uint8 RGB ``(H, W, 3)`` or ``(T, H, W, 3)``. ``start_timecode`` is the
-    timecode of the first frame written (``;`` for drop-frame at 29.97/59.94).
+    ``frames`` are uint8 RGB ``(H, W, 3)`` or ``(T, H, W, 3)``, upright (``rotation`` applied).
+    ``width``/``height`` are the stored raster; ``rotation`` (degrees counter-clockwise, as
+    :class:`~lengthen.media.probe.MediaInfo` reports it) is written as display metadata.
+    ``start_timecode`` is the timecode of the first frame written (``;`` for drop-frame at 29.97/59.94).
+    ``color`` are the source's colour tags (resolved: untagged HD as BT.709, SD as BT.601; full range is
+    scaled to video range for codecs without a full-range flag, see :func:`output_color`);
+    ``field_order`` one of ``progressive``, ``tt``, ``bb``, ``tb``, ``bt`` (or None: not tagged).
     """
 
     def __init__(
@@ -82,18 +128,25 @@ class VideoWriter:
         overwrite: bool = False,
         metadata: dict | None = None,
         audio: tuple[int, str] | None = None,
+        rotation: int = 0,
+        color: ColorTags | None = None,
+        field_order: str | None = None,
     ) -> None:
-        if codec not in CODECS:
-            raise UsageError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
-        self.preset = CODECS[codec]
+        self.preset = check_format(codec, width, height, path)
         self.path = Path(path)
         if self.path.suffix.lower() != self.preset.extension:
             raise UsageError(f"{self.preset.name} is written as {self.preset.extension}, not {self.path.suffix!r}")
         assert_not_input(self.path, protect)
         if self.path.exists() and not overwrite:
             raise MediaError("output exists; refusing to overwrite", path=self.path)
-        if width % 2 or height % 2:
-            raise MediaError(f"frame size {width}x{height} must be even for {self.preset.name}", path=self.path)
+        if int(rotation) % 90:
+            raise MediaError(f"display rotation {rotation} is not a multiple of 90 degrees", path=self.path)
+        self.rotation = int(rotation) % 360
+        self.source_color = (color or ColorTags()).resolved(width, height)
+        self.color = output_color(self.preset, self.source_color)
+        if field_order not in (None, *FIELD_ORDERS):
+            raise UsageError(f"unknown field order {field_order!r}; choose one of {', '.join(FIELD_ORDERS)}")
+        self.field_order = field_order
         self.rate = parse_rate(rate)
         timecode_to_frames(start_timecode, self.rate)  # validates
         self.width, self.height = int(width), int(height)
@@ -135,8 +188,13 @@ class VideoWriter:
             stream.codec_context.thread_type = "AUTO"  # slice/frame threads: ProRes is CPU-bound
             stream.codec_context.thread_count = 0
             stream.time_base = Fraction(1) / self.rate
-            if self.sar != 1:
-                stream.codec_context.sample_aspect_ratio = self.sar
+            cc = stream.codec_context
+            cc.sample_aspect_ratio = self.sar  # always, so the mov gets a pasp atom (1:1 too)
+            self.color.apply_to(cc)
+            if self.field_order is not None:
+                cc.field_order = FIELD_ORDERS[self.field_order]
+            if self.rotation:
+                stream.set_display_rotation(self.rotation)
             stream.metadata["timecode"] = self.start_timecode
             stream.metadata["reel_name"] = self.reel
             for key, value in self.metadata.items():
@@ -151,26 +209,48 @@ class VideoWriter:
             self.abort()
             raise MediaError(f"cannot open for writing ({exc})", path=self.path) from None
 
-    def write(self, frames: np.ndarray) -> None:
-        import av
+    @property
+    def upright_shape(self) -> tuple[int, int]:
+        """(height, width) of the upright frames :meth:`write` takes."""
+        return (self.width, self.height) if self.rotation in (90, 270) else (self.height, self.width)
 
+    def write(self, frames: np.ndarray) -> None:
+        """Write upright uint8 RGB frames (converted with the output's matrix and range)."""
         frames = np.asarray(frames)
         if frames.ndim == 3:
             frames = frames[None]
-        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (self.height, self.width, 3):
+        h, w = self.upright_shape
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (h, w, 3):
             raise MediaError(
-                f"expected uint8 frames of shape (T, {self.height}, {self.width}, 3), got {frames.dtype} "
-                f"{frames.shape}",
+                f"expected uint8 frames of shape (T, {h}, {w}, 3), got {frames.dtype} {frames.shape}",
                 path=self.path,
                 frame=self.frames_written,
             )
+        turns = self.rotation // 90
         for rgb in frames:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            # frames are stamped in the encoder's time base, one tick per frame (1 / rate)
-            frame.pts = frame_to_pts(self.frames_written, self.rate, Fraction(1) / self.rate)
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
-            self.frames_written += 1
+            stored = np.rot90(rgb, k=-turns) if turns else rgb  # back to the stored raster
+            self._encode(rgb_to_frame(stored, self.preset.pix_fmt, self.color))
+
+    def write_source(self, frame, tags: ColorTags | None = None) -> None:
+        """Copy one decoded source frame (a PyAV frame, stored orientation) at its full bit depth.
+        ``tags``: the frame's colour tags as its file gives them (see ``reader.file_tags``)."""
+        if (frame.width, frame.height) != (self.width, self.height):
+            raise MediaError(
+                f"source frame is {frame.width}x{frame.height}, the output {self.width}x{self.height}",
+                path=self.path,
+                frame=self.frames_written,
+            )
+        if tags is None:
+            tags = ColorTags.of(frame)
+            tags = self.source_color if tags == ColorTags() else tags.resolved(frame.width, frame.height)
+        self._encode(convert_frame(frame, self.preset.pix_fmt, self.color, tags))
+
+    def _encode(self, frame) -> None:
+        # frames are stamped in the encoder's time base, one tick per frame (1 / rate)
+        frame.pts = frame_to_pts(self.frames_written, self.rate, Fraction(1) / self.rate)
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames_written += 1
 
     def write_audio(self, samples: np.ndarray) -> None:
         """Append float samples ``(channels, n)`` in [-1, 1] to the PCM 24-bit stream."""
@@ -241,6 +321,8 @@ def write_video(path: str | Path, frames: Iterable[np.ndarray] | np.ndarray, *, 
         chunks = _prepend(first, chunks)
     first = np.asarray(first)
     h, w = first.shape[-3:-1]
+    if int(kwargs.get("rotation", 0)) % 180 == 90:
+        h, w = w, h  # upright frames of a file stored on its side
     kwargs.setdefault("width", w)
     kwargs.setdefault("height", h)
     with VideoWriter(path, **kwargs) as writer:
@@ -274,6 +356,8 @@ __all__ = [
     "CODECS",
     "VideoWriter",
     "available_codecs",
+    "check_format",
+    "output_color",
     "reel_name",
     "versioned_path",
     "write_video",
