@@ -121,6 +121,13 @@ def _check_media(path, src, frames: int, start_tc: str, output: str) -> None:
         assert out.field_order == src.field_order
 
 
+def _head_timecode(src, frames: int) -> str:
+    """Continuous with the source; a head that would start before 00:00:00:00 is re-based to start there."""
+    if src.start_frame < frames:
+        return "00:00:00;00" if src.drop_frame else "00:00:00:00"
+    return offset_timecode(src.start_timecode, -frames, src.rate)
+
+
 def _upright_close(a: np.ndarray, b: np.ndarray, tolerance: float) -> None:
     assert a.shape == b.shape
     diff = np.abs(a.astype(np.int16) - b.astype(np.int16))
@@ -164,7 +171,7 @@ def test_media_matrix_cell(name, tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     directions = report["directions"]
     source = read_frames(clip, 0, src.frames)  # upright, with the source's own colour tags
-    head_tc = offset_timecode(src.start_timecode, -HEAD, src.rate)
+    head_tc = _head_timecode(src, HEAD)
     tail_tc = offset_timecode(src.start_timecode, src.frames, src.rate)
     _check_media(directions["head"]["media"], src, HEAD, head_tc, cell.output)
     _check_media(directions["tail"]["media"], src, TAIL, tail_tc, cell.output)
@@ -202,7 +209,7 @@ def test_media_matrix_cell(name, tmp_path, capsys):
     summary = json.loads(stdout)
     (shot,) = summary["shots"]
     spliced = shot["spliced"]
-    start = offset_timecode(src.start_timecode, -HANDLES, src.rate)
+    start = _head_timecode(src, HANDLES)
     _check_media(spliced, src, src.frames + 2 * HANDLES, start, cell.output)
     body = read_frames(spliced, HANDLES, src.frames)
     # the source's frames come back as they were, upright and in colour (within a code value of
