@@ -10,9 +10,9 @@ from pathlib import Path
 HELP = "find the characters in clips or a timeline and write one identity bank per character"
 DESCRIPTION = """\
 Scan form:   lengthen faces INPUT... -o DIR [--sample-fps F] [--every-frame] [--backend B]
-  INPUT is media files (clips or photos) or an OTIO timeline (.otio/.otioz/.otiod: its clips'
-  media are scanned). Writes DIR/characters.json, one bank folder per character and
-  DIR/contact_sheet.png.
+  INPUT is media files (clips or photos, scanned whole) or OTIO timelines (.otio/.otioz/.otiod:
+  the frames their clips show), all in one joint scan, the same as the panel's. Writes
+  DIR/characters.json, one bank folder per character and DIR/contact_sheet.png.
 
 Edit form:   lengthen faces [--add-ref NAME=PHOTO]... [--merge A B] [--rename ID NAME] [--drop ID] DIR
   Edits the bank set in DIR (written by the scan form) and writes it back with a new contact
@@ -26,7 +26,6 @@ EPILOG = (
     "bank folder (nothing is overwritten). The insightface backend's models are for "
     "non-commercial research only; it never downloads unless --allow-download is given."
 )
-TIMELINE_SUFFIXES = {".otio", ".otioz", ".otiod"}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -80,60 +79,11 @@ def _settings(args, backend: str | None = None):
     return ScanSettings(every_frame=args.every_frame, backend=name, backend_options=options, **changes)
 
 
-def expand_inputs(paths) -> tuple[list[Path], list]:
-    """Media files from the command line; timelines replaced by their clips' media."""
-    from ..errors import TimelineError
-
-    media, errors = [], []
-    for raw in paths:
-        path = Path(raw)
-        if path.suffix.lower() in TIMELINE_SUFFIXES:
-            try:
-                media.extend(timeline_media(path))
-            except TimelineError as exc:
-                errors.append(exc)
-        else:
-            media.append(path)
-    return list(dict.fromkeys(media)), errors
-
-
-def timeline_media(path: Path) -> list[Path]:
-    """The media files of a timeline's clips (external references, relative to the timeline)."""
-    import tempfile
-    from urllib.parse import unquote, urlparse
-
-    import opentimelineio as otio
-
-    from ..errors import TimelineError
-
-    if not path.exists():
-        raise TimelineError("timeline not found", path=path)
-    base = path if path.suffix.lower() == ".otiod" else path.parent
-    try:
-        if path.suffix.lower() == ".otioz":
-            base = Path(tempfile.mkdtemp(prefix="lengthen-otioz-"))
-            timeline = otio.adapters.read_from_file(str(path), extract_to_directory=str(base))
-        else:
-            timeline = otio.adapters.read_from_file(str(path))
-    except Exception as exc:  # OTIO raises many kinds for a bad file
-        raise TimelineError(f"not a readable timeline ({exc.__class__.__name__}: {exc})", path=path) from None
-    out = []
-    for clip in timeline.find_clips() if hasattr(timeline, "find_clips") else timeline.each_clip():
-        ref = clip.media_reference
-        url = getattr(ref, "target_url", None)
-        if not url:
-            continue
-        parsed = urlparse(url)
-        target = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(url)
-        out.append(target if target.is_absolute() else (base / target).resolve())
-    return out
-
-
 def _scan(args) -> int:
+    from ..api import characters_of
     from ..errors import UsageError
     from ..faces.bank import save_banks
     from ..faces.contact_sheet import write_contact_sheet
-    from ..faces.scan import scan
     from ..progress import TerminalProgress
 
     out = Path(args.output)
@@ -141,11 +91,10 @@ def _scan(args) -> int:
         from ..faces.bank import load_banks
 
         load_banks(out)
-    media, errors = expand_inputs(args.paths)
-    if not media and not errors:
+    result = characters_of(args.paths, _settings(args), progress=TerminalProgress())
+    errors = result.errors
+    if not result.frames_scanned and not errors:
         raise UsageError("the inputs name no media (an empty timeline?)")
-    result = scan(media, _settings(args), progress=TerminalProgress())
-    errors += result.errors
     for exc in errors:
         print(f"lengthen faces: error: {exc}", file=sys.stderr)
     if errors and not result.frames_scanned:

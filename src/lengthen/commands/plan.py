@@ -43,23 +43,19 @@ def add_parser(sub) -> None:
 
 
 def read_and_plan(args, extract_dir=None):
-    """(TimelineDoc, Plan) from the shared options; raises UsageError/TimelineError on bad input."""
-    from ..errors import UsageError
-    from ..timecode import parse_rate
-    from ..timeline import load_spec, plan_timeline, read_timeline
+    """(TimelineDoc, Plan) from the shared options (:func:`lengthen.api.open_plan`)."""
+    from ..api import open_plan
 
-    if args.handles is not None and (args.head is not None or args.tail is not None):
-        raise UsageError("give either --handles or --head/--tail, not both")
-    rate = parse_rate(args.rate) if args.rate else None
-    spec = load_spec(args.spec) if args.spec else None
-    doc = read_timeline(
-        args.timeline, allow_media_outside=args.allow_media_outside, rate=rate, extract_dir=extract_dir
+    return open_plan(
+        args.timeline,
+        handles=args.handles,
+        head=args.head,
+        tail=args.tail,
+        spec=args.spec,
+        rate=args.rate,
+        allow_media_outside=args.allow_media_outside,
+        extract_dir=extract_dir,
     )
-    try:
-        return doc, plan_timeline(doc, head=args.head, tail=args.tail, handles=args.handles, spec=spec)
-    except BaseException:
-        doc.close()
-        raise
 
 
 def print_problems(plan, command: str) -> None:

@@ -225,16 +225,20 @@ def scan(
     progress=None,
     *,
     frame_range: tuple[int, int] | None = None,
+    ranges: dict | None = None,
 ) -> ScanResult:
-    """Scan clips and photos into characters. ``frame_range`` (first, last) applies to every input."""
+    """Scan clips and photos into characters, jointly (one clustering over every input).
+    ``frame_range`` (first, last) applies to every input; ``ranges`` maps an input's absolute
+    path to its own (first, last), or None for the whole file."""
     backend = backend if backend is not None else make_backend(settings)
     result, faces = ScanResult(), _Faces()
-    first, last = frame_range if frame_range is not None else (0, None)
+    default = frame_range if frame_range is not None else (0, None)
     fps = None if settings.every_frame else settings.sample_fps
     tracks: list[list[int]] = []
     samples: dict[str, int] = {}  # media -> frames looked at
     for item in dict.fromkeys(os.path.abspath(i) for i in inputs):
         path = Path(item)
+        first, last = (ranges or {}).get(item) or default
         try:
             per_frame = _scan_one(path, first, last, settings, backend, faces, result, progress)
         except Cancelled:

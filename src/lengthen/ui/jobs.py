@@ -7,14 +7,11 @@ the GUI and can be cancelled; tests call them directly. Every loop calls ``progr
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import UsageError
-from ..fsutil import atomic_path
 
 
 def run_shots(items: list, progress, on_event) -> dict:
@@ -160,44 +157,18 @@ def preview(spec, outcome, direction: str, source_frames: int, width: int, progr
     }
 
 
-def export_result(doc, plan, outcomes: list, out: Path, protect=(), progress=None) -> dict:
-    """Write the result timeline (the input untouched) and, for .otio/.otiod, copy the generated
-    media used into ``<out stem>_media/`` beside it. Returns {"timeline", "media", "warnings"}."""
-    import opentimelineio as otio
+def export_result(
+    doc, plan, outcomes: list, out: Path, protect=(), progress=None, splice: bool = False, codec: str | None = None
+) -> dict:
+    """Write the result timeline with :func:`lengthen.api.write_extended_timeline`, the call
+    ``lengthen timeline`` makes (the input untouched; media copied into ``<out stem>_media/``;
+    ``splice``: clips relinked to joined media). Returns {"timeline", "media", "warnings"};
+    a shot whose splice failed is named in the warnings."""
+    from ..api import write_extended_timeline
 
-    from ..timeline.edit import build_result, write_timeline
-    from ..timeline.read import adapter_for, media_url
-
-    out = Path(out)
-    adapter = adapter_for(out)
-    if os.path.abspath(out) == os.path.abspath(doc.path):
-        raise UsageError("the export would overwrite the input timeline; choose another name", path=out)
-    if out.exists():
-        raise UsageError("file exists; choose another name", path=out)
-    result = build_result(doc, plan, outcomes)
-    media: list[str] = []
-    if adapter != "otioz":
-        folder = out.with_name(f"{out.name.split('.')[0]}_media")
-        gens = [g for o in outcomes for g in o.generated]
-        for i, g in enumerate(gens):
-            if progress is not None:
-                progress.check()
-                progress.report("export media", i, len(gens), g.path.name)
-            target = folder / g.path.name
-            if not target.exists():
-                folder.mkdir(parents=True, exist_ok=True)
-                with atomic_path(target) as tmp:  # a cancelled copy leaves nothing behind
-                    shutil.copyfile(g.path, tmp)
-            media.append(str(target))
-        moved = {media_url(g.path): media_url(Path(m)) for g, m in zip(gens, media)}
-        for clip in result.find_clips():
-            ref = clip.media_reference
-            if isinstance(ref, otio.schema.ExternalReference) and ref.target_url in moved:
-                ref.target_url = moved[ref.target_url]
-                clip.metadata["lengthen"]["media"] = otio.url_utils.filepath_from_url(ref.target_url)
-    else:
-        media = [str(g.path) for o in outcomes for g in o.generated]
-    warnings = write_timeline(result, out, base_dir=doc.base_dir, protect=protect)
-    if progress is not None:
-        progress.report("export", 1, 1, out.name)
-    return {"timeline": str(out), "media": media, "warnings": warnings}
+    export = write_extended_timeline(
+        doc, plan, outcomes, out, splice=splice, codec=codec, protect=protect, progress=progress
+    )
+    result = export.to_dict()
+    result["warnings"] += [f"not spliced: {o.error}" for o in export.failed if o.error is not None]
+    return result

@@ -77,6 +77,10 @@ def preview_pair(spec, take, other, direction: str, source_frames: int, width: i
     return a, b
 
 
+# the third exports like `lengthen timeline --splice`: clips relinked to media joined with their new frames
+EXPORT_FILTERS = ("OTIO (*.otio)", "OTIO bundle (*.otioz)", "OTIO, clips spliced with their new frames (*.otio)")
+
+
 def _group(title: str, widget: QWidget) -> QGroupBox:
     box = QGroupBox(title)
     lay = QVBoxLayout(box)
@@ -730,13 +734,14 @@ class MainWindow(QMainWindow):
                 "Export", f"{len(pending)} shots have results you have not accepted. Accept them all and export?"
             )
         default = st.timeline_path.with_name(f"{st.timeline_path.name.split('.')[0]}_lengthen.otio")
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export result timeline", str(default), "OTIO (*.otio);;OTIO bundle (*.otioz)"
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export result timeline", str(default), ";;".join(EXPORT_FILTERS)
         )
         if path:
-            self.export_to(path, accept_all=accept_all)
+            self.export_to(path, accept_all=accept_all, splice=chosen == EXPORT_FILTERS[2])
 
-    def export_to(self, path, accept_all: bool = False) -> Worker | None:
+    def export_to(self, path, accept_all: bool = False, splice: bool = False) -> Worker | None:
+        """Export like ``lengthen timeline`` (``splice``: like ``lengthen timeline --splice``)."""
         st = self.state
         if accept_all:
             for r in st.rows:
@@ -749,7 +754,17 @@ class MainWindow(QMainWindow):
         protect = tuple(str(p) for p in (st.timeline_path, *(r.clip.media for r in st.rows)))
         self.show_message(f"Exporting {len(outcomes)} shots to {Path(path).name}…")
         return self._start(
-            Worker(jobs.export_result, st.doc, st.plan, outcomes, Path(path), protect, name="export"),
+            Worker(
+                jobs.export_result,
+                st.doc,
+                st.plan,
+                outcomes,
+                Path(path),
+                protect,
+                splice=splice,
+                codec=st.codec,
+                name="export",
+            ),
             done=self._exported,
         )
 

@@ -30,10 +30,10 @@ UNITS = ("frames", "seconds")
 
 
 def default_scan_settings():
-    """The panel's scan: one look per second at faces from 48 px (cheaper than the CLI's)."""
+    """The panel's scan: the defaults of ``lengthen faces`` (one home: ScanSettings)."""
     from ..faces.scan import ScanSettings
 
-    return ScanSettings(sample_fps=1.0, min_face_px=48, min_character_faces=2)
+    return ScanSettings()
 
 
 @dataclass
@@ -173,18 +173,17 @@ class PanelState:
     def read(path, handles: int = DEFAULT_HANDLES, progress=None) -> Loaded:
         """Read and plan a timeline and its saved project (worker side: probes media and looks
         for cuts inside the media near each clip's edges)."""
+        from ..api import open_plan
         from ..media.probe import probe
         from ..timecode import from_rational_time
-        from ..timeline import plan_timeline, read_timeline
         from ..timeline.read import timeline_rate
 
         path = Path(path)
-        doc = read_timeline(path)
+        saved = proj.load_project(path) if path.exists() else None
+        if saved is not None:
+            handles = int(saved.get("handles", handles))
+        doc, plan = open_plan(path, handles=handles)  # what `lengthen plan/timeline --handles N` reads
         try:
-            saved = proj.load_project(path)
-            if saved is not None:
-                handles = int(saved.get("handles", handles))
-            plan = plan_timeline(doc, handles=handles)
             sizes = {}
             for c in doc.clips:
                 if str(c.media) not in sizes:
