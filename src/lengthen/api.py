@@ -109,8 +109,6 @@ def write_extended_timeline(
     with ``splice`` each clip is relinked to media joined from its source and generated frames,
     written there too (signed as ``request`` asks, when given). A failed splice is that shot's
     error; the others are written."""
-    from .fsutil import atomic_path
-    from .pipeline import splice_media
     from .timeline.edit import build_result, write_timeline
     from .timeline.interchange import remove_outputs
     from .timeline.read import adapter_for
@@ -126,7 +124,7 @@ def write_extended_timeline(
     done = [o for o in outcomes if o.error is None and o.generated]
     made: list = []  # what this export wrote, removed again if it fails
     try:
-        _export(export, done, adapter, splice, codec, made, progress, atomic_path, splice_media)
+        _gather_media(export, done, adapter, splice, codec, made, progress, request)
         result = build_result(doc, plan, outcomes, spliced=export.spliced if splice else None)
         export.warnings = write_timeline(result, out, base_dir=doc.base_dir, protect=protect)
         export.warnings += range_problems(result)
@@ -138,8 +136,11 @@ def write_extended_timeline(
     return export
 
 
-def _export(export, done, adapter, splice, codec, made, progress, atomic_path, splice_media) -> None:
+def _gather_media(export, done, adapter, splice, codec, made, progress, request) -> None:
     """Copy the generated media into the export's media folder; splice (see write_extended_timeline)."""
+    from .fsutil import atomic_path
+    from .pipeline import splice_media
+
     media_dir = export.media_dir
     if adapter != "otioz" or splice:  # a bundle carries the generated media itself
         gens = [g for o in done for g in o.generated]
