@@ -158,7 +158,10 @@ def _gather_media(export, done, adapter, splice, codec, made, progress, request)
             copied.append(target)
         moved = dict(zip((g.path for g in gens), copied))
         for o in done:
-            o.generated = [replace(g, path=moved[g.path]) for g in o.generated]
+            o.generated = [
+                replace(g, path=moved[g.path], metadata=_repath(g.metadata, str(g.path), str(moved[g.path])))
+                for g in o.generated
+            ]
     if splice:
         for i, o in enumerate(done):
             if progress is not None:
@@ -225,6 +228,15 @@ def extend_timeline(
     except BaseException:  # refused, cancelled or not written: the media made for this run go too
         remove_outputs(outcomes, None, media_dir, created)
         raise
+
+
+def _repath(value, old: str, new: str):
+    """``value`` (plain JSON-like metadata) with every string ``old`` replaced by ``new``."""
+    if isinstance(value, dict):
+        return {k: _repath(v, old, new) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_repath(v, old, new) for v in value)
+    return new if value == old else value
 
 
 # -- characters --------------------------------------------------------------------------------
