@@ -18,6 +18,15 @@ area: HD frames are detected as they are, finding faces from ~75 px). Boxes and 
 mapped back and chips are cut from the original frame. Faces under ``min_face_px`` (source
 pixels) are skipped and counted: their chips are too blurry to tell people apart.
 
+Where faces are looked for (:class:`FaceFinder`, ``ScanSettings.search``): by default
+(``"proposals"``) a fast approximate pass over the enlarged frame (OpenCV pyramid, bfloat16
+network, a threshold below the exact one) proposes boxes, the faces of the previous sample are
+proposed again, and the exact detector confirms each proposal on a crop around it at the same
+enlargement, so every face kept has the exact detector's score and landmarks. ``"exhaustive"``
+runs the exact detector over the whole enlarged frame (about 4x the cost; what the scan did
+before). Embeddings: a face whose aligned chip has not changed since the previous sample (same
+place, pixels within ``reuse_chip_diff`` on average) keeps the embedding computed then.
+
 An input that cannot be read is recorded in ``ScanResult.errors`` (naming it); the others go on.
 """
 
@@ -41,6 +50,7 @@ from .types import Detection
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 DETECTOR_MIN_PX = {"dlib": 80}  # smallest face each detector finds; others are used as they are
+SEARCHES = ("proposals", "exhaustive")
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,13 @@ class ScanSettings:
     min_character_share: float = 0.5
     top_k: int = TOP_K  # reference faces per character
     max_bank_faces: int = 200  # best-quality faces kept per character
+    search: str = "proposals"  # or "exhaustive": see FaceFinder
+    proposal_threshold: float = -0.5  # MMOD score a fast-pass box needs to be confirmed (exact: 0)
+    reuse_chip_diff: float = 6.0  # mean |chip - previous chip| (0..255) under which an embedding is reused
+
+    def __post_init__(self) -> None:
+        if self.search not in SEARCHES:
+            raise FaceError(f"face search must be one of {', '.join(SEARCHES)}, got {self.search!r}")
 
 
 @dataclass
@@ -69,6 +86,7 @@ class ScanResult:
     skipped_small: int = 0  # faces below the minimum size
     tracks: int = 0
     dropped_faces: int = 0  # faces in clusters too small to be a character
+    embeddings_reused: int = 0  # faces whose chip had not changed since the previous sample
 
 
 @dataclass
@@ -162,10 +180,76 @@ def _detect(backend, image: np.ndarray, scale: float) -> list[Detection]:
     return out
 
 
+def _iou(a, b) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+class FaceFinder:
+    """The scan's detector for successive frames of one input (see the module notes).
+
+    ``exhaustive``: the exact detector over the whole frame enlarged by :func:`detect_scale`.
+    ``proposals`` (for a backend with ``propose``; others fall back to exhaustive): the fast
+    pass's boxes plus the previous frame's faces, each confirmed by the exact detector on a crop
+    of 1.2 face heights around it, enlarged as the whole frame would be (or less, where that
+    already makes the face 120 px). Faces confirmed twice are kept once."""
+
+    CONFIRM_FACE_PX = 120  # a crop is never enlarged past this face height
+    MARGIN = 0.6  # crop margin on each side, in face heights
+
+    def __init__(self, backend, settings: ScanSettings = ScanSettings()) -> None:
+        self.backend, self.settings = backend, settings
+        self.previous: list[Detection] = []
+        self.proposed = self.confirmed = 0  # counts, for benchmarks
+
+    def __call__(self, image: np.ndarray) -> list[Detection]:
+        scale = detect_scale(self.backend.name, *image.shape[:2], self.settings)
+        propose = getattr(self.backend, "propose", None)
+        if self.settings.search == "exhaustive" or propose is None:
+            found = _detect(self.backend, image, scale)
+        else:
+            boxes = [box for _, box in propose(image, scale, self.settings.proposal_threshold)]
+            boxes += [d.box for d in self.previous]
+            self.proposed += len(boxes)
+            found = []
+            for box in boxes:
+                if any(_iou(box, d.box) > 0.5 for d in found):
+                    continue
+                for d in self._confirm(image, box, scale):
+                    if not any(_iou(d.box, e.box) > 0.5 for e in found):
+                        found.append(d)
+            found.sort(key=lambda d: -d.score)
+            self.confirmed += len(found)
+        self.previous = found
+        return found
+
+    def _confirm(self, image: np.ndarray, box, scale: float) -> list[Detection]:
+        h, w = image.shape[:2]
+        l, t, r, b = box
+        face = max(r - l, b - t, 1.0)
+        m = self.MARGIN * face
+        x0, y0 = int(max(0, l - m)), int(max(0, t - m))
+        x1, y1 = int(min(w, r + m + 1)), int(min(h, b + m + 1))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return []
+        crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+        enlarge = min(scale, max(1.0, self.CONFIRM_FACE_PX / face))
+        out = []
+        for d in _detect(self.backend, crop, enlarge):
+            cl, ct, cr, cb = d.box
+            lms = (np.asarray(d.landmarks, np.float32) + np.array([x0, y0], np.float32)).astype(np.float32)
+            out.append(Detection((cl + x0, ct + y0, cr + x0, cb + y0), d.score, lms))
+        return out
+
+
 def detect_faces(backend, image: np.ndarray, settings: ScanSettings = ScanSettings()) -> list[Detection]:
-    """Faces at least ``settings.min_face_px`` tall, found the way the scan finds them (the frame
-    enlarged when the detector's smallest face is larger than that)."""
-    dets = _detect(backend, image, detect_scale(backend.name, *image.shape[:2], settings))
+    """Faces at least ``settings.min_face_px`` tall in one image, found the way the scan finds
+    them (the frame enlarged when the detector's smallest face is larger than that)."""
+    dets = FaceFinder(backend, settings)(image)
     return [d for d in dets if d.height >= settings.min_face_px]
 
 
@@ -184,10 +268,12 @@ def _scan_one(
     names = getattr(backend, "landmark_names", None)
     media = os.path.abspath(path)
     per_frame: list[list[int]] = []
+    finder = FaceFinder(backend, settings)
+    previous: list[tuple[tuple, np.ndarray, np.ndarray]] = []  # (box, chip, embedding) of the last sample
     for done, (frame_no, image) in enumerate(frames, start=1):
         if progress is not None:
             progress.check()
-        dets = _detect(backend, image, detect_scale(backend.name, *image.shape[:2], settings))
+        dets = finder(image)
         # 0.9: a detector's boxes are quantised; a face found at exactly the size asked for
         # may come back a pixel or two short of it
         keep = [d for d in dets if d.height >= 0.9 * settings.min_face_px]
@@ -195,7 +281,8 @@ def _scan_one(
         ids: list[int] = []
         if keep:
             chips = backend.align(image, keep)  # n s s 3
-            emb = backend.embed(chips)  # n d
+            emb = _embed_changed(backend, keep, chips, previous, settings.reuse_chip_diff, result)  # n d
+            previous = [(d.box, chip, e) for d, chip, e in zip(keep, chips, emb)]
             for d, chip, e in zip(keep, chips, emb):
                 ids.append(len(faces.sources))
                 faces.sources.append(
@@ -216,6 +303,24 @@ def _scan_one(
             progress.report("faces", done, total, path.name)
             progress.check()
     return per_frame
+
+
+def _embed_changed(backend, dets, chips: np.ndarray, previous, max_diff: float, result: ScanResult) -> np.ndarray:
+    """Embeddings of ``chips`` (n d): a face at the place of one of the previous sample whose
+    chip differs from it by at most ``max_diff`` on average (same pose, size and sharpness to
+    within compression noise) keeps that face's embedding; the others are embedded in one batch."""
+    emb: list[np.ndarray | None] = [None] * len(dets)
+    for i, (d, chip) in enumerate(zip(dets, chips)):
+        for box, old_chip, old_emb in previous:
+            if _iou(d.box, box) > 0.5 and np.abs(chip.astype(np.int16) - old_chip).mean() <= max_diff:
+                emb[i] = old_emb
+                result.embeddings_reused += 1
+                break
+    todo = [i for i, e in enumerate(emb) if e is None]
+    if todo:
+        for i, e in zip(todo, backend.embed(chips[todo])):
+            emb[i] = e
+    return np.stack(emb)
 
 
 def scan(

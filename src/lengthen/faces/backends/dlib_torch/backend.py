@@ -121,6 +121,12 @@ class DlibBackend:
             out.append(Detection(tuple(float(v) for v in box), float(score), lms))
         return out
 
+    def propose(self, image: np.ndarray, scale: float = 1.0, threshold: float = -0.5) -> list[tuple[float, tuple]]:
+        """Fast approximate candidate boxes ``[(score, (l, t, r, b))]`` in ``image`` pixels, the
+        image enlarged by ``scale`` for the search (see :meth:`MMODDetector.proposals`); confirm
+        each with :meth:`detect` on a crop before using it."""
+        return self.detector.proposals(_check_image(image), scale, threshold)
+
     def too_small(self, det: Detection) -> bool:
         return det.height < self.options.min_face
 

@@ -236,6 +236,9 @@ def _overlaps(a, b, iou: float, covered: float) -> bool:
     return inner / outer > iou or inner / _area(a) > covered or inner / _area(b) > covered
 
 
+UP_RATIO = 6 / (6 - 1.0)  # pyramid_down<6>::point_up multiplies by this double, then adds 0.3
+
+
 def decode(scores: np.ndarray, rects, nms=(0.3382761351109955, 1.0), threshold: float = 0.0):
     """Score map (rows', cols') -> [(score, (l, t, r, b))] in the image the pyramid was built on."""
     rr, cc = np.nonzero(scores > threshold)
@@ -252,7 +255,7 @@ def decode(scores: np.ndarray, rects, nms=(0.3382761351109955, 1.0), threshold: 
             k = int(np.argmin(np.hypot(qx - cx, qy - cy)))
         box = [px - 39.5 - lvl[k, 0], py - 39.5 - lvl[k, 1], px + 39.5 - lvl[k, 0], py + 39.5 - lvl[k, 1]]
         for _ in range(k):
-            box = [v * 6.0 / 5.0 + 0.3 for v in box]
+            box = [v * UP_RATIO + 0.3 for v in box]  # dlib: p * (N / (N - 1.0)) + 0.3, the ratio first
         cands.append((float(scores[r, c]), tuple(_lround(v) for v in box)))
     cands.sort(key=lambda s: -s[0])
     kept: list[tuple[float, tuple[int, int, int, int]]] = []
@@ -266,16 +269,56 @@ class MMODDetector:
     """image uint8 RGB (H, W, 3) -> [(score, (l, t, r, b) inclusive ints)], best first."""
 
     def __init__(self, tensors: dict[str, np.ndarray], device: str | torch.device = "cpu") -> None:
-        self.net = MMODNet(tensors).to(device)
+        # channels-last runs oneDNN's faster convolutions (1.6x on 2 cores here); scores move by
+        # about 1e-5, inside the parity tests' tolerance, and the boxes stay dlib's
+        self.net = MMODNet(tensors).to(device).to(memory_format=torch.channels_last)
         self.device = torch.device(device)
         self.mean = tensors["input_mean"]
         self.pad, self.outer = (int(v) for v in tensors["pyramid"])
         self.nms = tuple(float(v) for v in tensors["nms"])
+        self._net_bf16 = None  # made on first use by proposals()
+
+    def proposals(self, image: np.ndarray, scale: float = 1.0, threshold: float = -0.5):
+        """A fast, approximate pass: [(score, (l, t, r, b) floats in ``image`` pixels)], best first.
+
+        The image enlarged by ``scale``, its pyramid levels made with OpenCV's bilinear resize
+        instead of dlib's, and the network run in bfloat16: about 3x cheaper than
+        :meth:`__call__` on the same enlargement, with scores within about 0.05 of the exact ones.
+        Not dlib's boxes: each proposal is meant to be confirmed by the exact detector on a crop,
+        so ``threshold`` sits below the exact detector's 0 to miss nothing it would find."""
+        import cv2
+
+        h, w = image.shape[:2]
+        if scale != 1.0:
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+        big_h, big_w = image.shape[:2]
+        (rows, cols), rects = pyramid_layout(big_h, big_w, self.pad, self.outer)
+        x = np.zeros((rows, cols, 3), np.float32)  # rows cols 3: channels-last as the net wants it
+        level = (image.astype(np.float32) - self.mean.astype(np.float32)) / np.float32(256)
+        l, t, r, b = rects[0]
+        x[t : b + 1, l : r + 1] = level
+        for l, t, r, b in rects[1:]:
+            level = cv2.resize(level, (r - l + 1, b - t + 1), interpolation=cv2.INTER_LINEAR)
+            x[t : b + 1, l : r + 1] = level
+        if self._net_bf16 is None:
+            import copy
+
+            self._net_bf16 = copy.deepcopy(self.net).to(torch.bfloat16)
+        with torch.inference_mode():
+            batch = torch.from_numpy(x).permute(2, 0, 1)[None].to(self.device, torch.bfloat16)  # 1 3 rows cols
+            scores = self._net_bf16(batch)[0, 0].float().cpu().numpy()
+        sx, sy = w / big_w, h / big_h
+        return [
+            (score, (box[0] * sx, box[1] * sy, (box[2] + 1) * sx - 1, (box[3] + 1) * sy - 1))
+            for score, box in decode(scores, rects, self.nms, threshold)
+        ]
 
     def score_map(self, image: np.ndarray):
         x, rects = tiled_input(image, self.mean, self.pad, self.outer)
         with torch.inference_mode():
-            s = self.net(torch.from_numpy(x)[None].to(self.device))[0, 0]
+            x = torch.from_numpy(x)[None].to(self.device).contiguous(memory_format=torch.channels_last)
+            s = self.net(x)[0, 0]
         return s.float().cpu().numpy(), rects
 
     def __call__(self, image: np.ndarray, upsample: int = 0, threshold: float = 0.0):
