@@ -99,3 +99,33 @@ def test_add_reference_photo(testdata, backend, tmp_path):
         add_reference_photo(banks, "Eileen", blank, backend)
     with pytest.raises(MediaError, match="nope.jpg"):
         add_reference_photo(banks, "Eileen", tmp_path / "nope.jpg", backend)
+
+
+def test_a_person_who_leaves_and_comes_back_is_one_character(testdata, backend, tmp_path):
+    """Re-identification: the astronaut is seen for a second at the left, leaves for two seconds
+    (an empty room: longer than a track survives), and comes back for a second at the other side
+    of the frame. Tracking gives two tracks; clustering by face must make them one character with
+    both stretches (two samples each: neither alone reaches min_character_faces)."""
+    from PIL import Image
+
+    from lengthen.media.synthetic import encode_clip
+
+    with Image.open(testdata / "images" / "skimage__astronaut.png") as im:
+        face = np.asarray(im.convert("RGB").crop((150, 20, 370, 240)).resize((110, 110)))
+    rng = np.random.default_rng(0)
+    room = (rng.random((360, 640, 3)) * 40 + 90).astype(np.uint8)
+
+    def frame(i):
+        f = room.copy()
+        if i < 24:
+            f[100:210, 60:170] = face
+        elif i >= 72:
+            f[120:230, 460:570] = face
+        return f
+
+    clip = encode_clip(tmp_path / "comeback.mp4", (frame(i) for i in range(96)), 24)
+    result = scan([clip], ScanSettings(), backend)
+    assert result.errors == [] and result.tracks == 2
+    assert len(result.banks) == 1
+    frames = sorted(s.frame for s in result.banks[0].sources)
+    assert frames[0] < 24 and frames[-1] >= 72 and not any(24 <= f < 72 for f in frames)
