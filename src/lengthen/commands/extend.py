@@ -54,6 +54,13 @@ def add_engine_options(p) -> None:
         help="attention backend for GPU engines (e.g. native, flash, sage)",
     )
     g.add_argument(
+        "--conform",
+        choices=("flow", "nearest"),
+        default=None,
+        help="GPU engines, model rate -> clip rate: flow (default: motion-compensated, never a cross-fade) "
+        "or nearest (whole model frames, repeated or skipped)",
+    )
+    g.add_argument(
         "--allow-download", action="store_true", help="let GPU engines fetch weights from the Hugging Face Hub"
     )
     g.add_argument(
@@ -130,6 +137,7 @@ def build_request(args, output_dir, protect=()):
         steps=args.steps,
         allow_download=args.allow_download or None,
         attention=getattr(args, "attention", None),
+        conform=getattr(args, "conform", None),
         audio=not getattr(args, "no_audio", False),
         c2pa_cert=getattr(args, "c2pa_cert", None),
         c2pa_key=getattr(args, "c2pa_key", None),
