@@ -52,7 +52,7 @@ def task_resources(request, cpus_per_shot: float | None = None) -> dict:
 def _loopback_only():
     """While starting a local Ray: make it take 127.0.0.1 as the node address, so every server it
     starts (GCS, raylet, workers, object manager) listens on the loopback interface only."""
-    import ray._private.ray_constants as constants
+    constants = import_ray()._private.ray_constants  # loaded by `import ray`
 
     old_env, old_flag = os.environ.get(LOCAL_RAY_ENV), constants.ENABLE_RAY_CLUSTER
     os.environ[LOCAL_RAY_ENV] = "0"
