@@ -111,11 +111,49 @@ def _read_context(spec: ShotSpec, direction: str, frames: int, progress) -> tupl
     return context, dropped
 
 
-def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOutcome:
-    """Generate, rerank, colour-match and encode every direction a shot asks for."""
+@dataclass
+class Candidate:
+    """One best-of-N sample of a direction, with what the reranker reads."""
+
+    seed: int
+    frames: np.ndarray  # uint8 (N, H, W, 3), seam colour-matched
+    info: dict  # the engine's GenerateResult.info
+    scores: dict  # identity per character (rerank.identity_scores)
+    figures: dict  # seam_jump, motion_energy, ...
+    score: float  # what the best is chosen by
+    correction: list  # the seam colour correction applied
+
+
+def _candidate(engine, req: GenerateRequest, backend, banks, timer, progress, clip: str) -> Candidate:
+    """Generate one candidate (its sampling seed is ``req.seed``), match its seam and score it."""
     from .engines.rerank import candidate_score, identity_scores
     from .evaluate.metrics import seam_and_motion
     from .media.color import match_seam
+
+    context, n = req.context, req.frames
+    with timer("generate"):
+        result = engine.generate(req, progress)
+    frames = result.frames
+    if frames.shape != (n,) + context.shape[1:] or frames.dtype != np.uint8:
+        raise LengthenError(
+            f"engine {engine.name!r} returned {frames.dtype} {frames.shape}, expected {(n,) + context.shape[1:]}",
+            clip=clip,
+        )
+    with timer("seam"):
+        edge = context[-1] if req.direction == "tail" else context[0]
+        frames, correction = match_seam(frames, edge, req.direction)
+        figures = seam_and_motion(context, frames, req.direction)
+    scores = {}
+    if backend is not None and banks:
+        with timer("score"):
+            scores = identity_scores(frames, banks, backend)
+    score = candidate_score(scores, figures["seam_jump"])
+    return Candidate(req.seed, frames, result.info, scores, figures, score, correction.tolist())
+
+
+def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOutcome:
+    """Generate, rerank, colour-match and encode every direction a shot asks for."""
+    from .engines.rerank import identity_scores
     from .media.probe import probe
     from .media.writer import VideoWriter, check_format, versioned_path
     from .timeline.metadata import jsonable
@@ -202,56 +240,29 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         if backend is not None and banks:
             with timer("score"):
                 source_scores = identity_scores(context, banks, backend, stride=8)
-        candidates = []
-        for c in range(request.settings.candidates):
-            settings = replace(request.settings, seed=request.settings.seed + c)
-            req = GenerateRequest(
-                context=context,
-                direction=direction,
-                frames=n,
-                rate=spec.rate,
-                banks=tuple(banks),
-                settings=settings,
-                # one adaptation per shot and base seed: best-of-N candidates share it, and only the length may change
-                cache_key=f"{Path(spec.media).resolve()}|{spec.first}|{spec.last}|{direction}|{engine.name}|{request.settings.seed}",
-                pixel_aspect=_sar(info.sar),
-                prompt=getattr(spec, "prompt", None),
-            )
-            with timer("generate"):
-                result = engine.generate(req, progress)
-            frames = result.frames
-            if frames.shape != (n,) + context.shape[1:] or frames.dtype != np.uint8:
-                raise LengthenError(
-                    f"engine {engine.name!r} returned {frames.dtype} {frames.shape}, expected "
-                    f"{(n,) + context.shape[1:]}",
-                    clip=spec.clip,
-                )
-            with timer("seam"):
-                edge = context[-1] if direction == "tail" else context[0]
-                frames, correction = match_seam(frames, edge, direction)
-                figures = seam_and_motion(context, frames, direction)
-            scores = {}
-            if backend is not None and banks:
-                with timer("score"):
-                    scores = identity_scores(frames, banks, backend)
-            candidates.append(
-                {
-                    "seed": settings.seed,
-                    "frames": frames,
-                    "info": result.info,
-                    "scores": scores,
-                    "figures": figures,
-                    "score": candidate_score(scores, figures["seam_jump"]),
-                    "correction": correction.tolist(),
-                }
-            )
-        best = max(candidates, key=lambda c: c["score"])
+        shared = GenerateRequest(
+            context=context,
+            direction=direction,
+            frames=n,
+            rate=spec.rate,
+            banks=tuple(banks),
+            settings=request.settings,
+            # one adaptation per shot and base seed: best-of-N candidates share it, and only the length may change
+            cache_key=f"{Path(spec.media).resolve()}|{spec.first}|{spec.last}|{direction}|{engine.name}|{request.settings.seed}",
+            pixel_aspect=_sar(info.sar),
+            prompt=getattr(spec, "prompt", None),
+        )
+        candidates = [
+            _candidate(engine, replace(shared, candidate=c), backend, banks, timer, progress, spec.clip)
+            for c in range(request.settings.candidates)
+        ]
+        best = max(candidates, key=lambda c: c.score)
         first_frame = spec.generated_first_frame(direction)
         start_tc = spec.generated_timecode(direction)
         path = versioned_path(output_dir, f"{_safe_name(spec.clip)}_{direction}")
         # a farm run renders each shot in a staging folder: it reserved the reel in the final folder for us
         reel = (spec.metadata.get("reels") or {}).get(direction) or unique_reel(output_dir, spec.clip, direction)
-        sound_out = sound.extend(direction, first_frame, n, best["seed"]) if sound is not None else None
+        sound_out = sound.extend(direction, first_frame, n, best.seed) if sound is not None else None
         with timer("encode"):
             with VideoWriter(
                 path,
@@ -271,11 +282,11 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
                     writer.write_audio(sound_out.samples)
                 for i in range(0, n, 16):
                     progress.check()
-                    writer.write(best["frames"][i : i + 16])
+                    writer.write(best.frames[i : i + 16])
         meta = {
             "engine": engine.name,
-            "model": best["info"].get("model", engine.name),
-            "seed": best["seed"],
+            "model": best.info.get("model", engine.name),
+            "seed": best.seed,
             "candidates": len(candidates),
             "banks": [{"id": b.id, "name": b.name} for b in banks],
             "source_clip": spec.clip,
@@ -286,13 +297,13 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             "timecode": start_tc,
             "reel": reel,
             "source_reel": info.reel or Path(spec.media).stem,
-            "scores": {"identity": best["scores"], **best["figures"]},
+            "scores": {"identity": best.scores, **best.figures},
         }
         if sound_out is not None:
             meta["audio"] = sound_out.describe()
         if signer is not None:
             with timer("credentials"):
-                meta["credentials"] = sign_media(path, spec, meta, best["info"], request, signer)
+                meta["credentials"] = sign_media(path, spec, meta, best.info, request, signer)
         outcome.generated.append(GeneratedMedia(direction, path, n, first_frame, start_tc, meta))
         report["directions"][direction] = {
             "frames_generated": n,
@@ -300,20 +311,22 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             "timecode": start_tc,
             "context_frames": int(len(context)),
             "context_dropped_at_cut": int(dropped),
-            "seed": best["seed"],
+            "seed": best.seed,
             "identity": {
                 "source": _strip(source_scores),
-                "generated": _strip(best["scores"]),
+                "generated": _strip(best.scores),
                 # faces below the same-person threshold for every character read as unknown
-                "threshold": getattr(best["scores"], "threshold", None),
+                "threshold": getattr(best.scores, "threshold", None),
                 "unknown": {
                     "source": getattr(source_scores, "unknown", None),
-                    "generated": getattr(best["scores"], "unknown", None),
+                    "generated": getattr(best.scores, "unknown", None),
                 },
             },
-            **best["figures"],
-            "candidates": [{"seed": c["seed"], "score": round(c["score"], 4), **c["figures"]} for c in candidates],
-            "engine_info": jsonable(best["info"]),
+            **best.figures,
+            "candidates": [{"seed": c.seed, "score": round(c.score, 4), **c.figures} for c in candidates],
+            # engines that adapt to the shot (builtin) do it once for all candidates
+            "adaptations": sum(c.info.get("adapt_cached") is False for c in candidates),
+            "engine_info": jsonable(best.info),
         }
         for key in ("audio", "credentials"):
             if key in meta:

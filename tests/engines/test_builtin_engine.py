@@ -79,3 +79,36 @@ def test_cancel_during_adaptation_leaves_no_cache(tmp_path, monkeypatch):
     with pytest.raises(Cancelled):
         get_engine("builtin").generate(request(moving(), key="cancel-me"), progress)
     assert not list(tmp_path.rglob("config.json")) and not list(tmp_path.rglob("*.safetensors"))
+
+
+def test_candidates_share_one_adaptation_and_differ_by_sampling_seed(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setenv("LENGTHEN_CACHE", str(tmp_path))
+    ctx = moving()
+    engine = get_engine("builtin")
+    base = request(ctx, key="best-of-3", seed=5)
+    made = [engine.generate(replace(base, candidate=c), SilentProgress()) for c in range(3)]
+    assert [m.info["adapt_source"] for m in made] == ["adapted", "memory", "memory"]
+    assert [m.info["seed"] for m in made] == [5, 6, 7]
+    assert not np.array_equal(made[0].frames, made[1].frames)  # another sampling seed, other frames
+    # a fresh engine finds the same adaptation on disk and samples candidate 1 identically
+    again = get_engine("builtin").generate(replace(base, candidate=1), SilentProgress())
+    assert again.info["adapt_source"] == "disk cache" and np.array_equal(again.frames, made[1].frames)
+
+
+def test_render_shot_with_three_candidates_adapts_once(tmp_path, monkeypatch):
+    from lengthen.config import ExtendRequest
+    from lengthen.media.synthetic import stamped_clip
+    from lengthen.pipeline import render_shot
+    from lengthen.shots import ShotSpec
+
+    monkeypatch.setenv("LENGTHEN_CACHE", str(tmp_path / "cache"))
+    clip = stamped_clip(tmp_path / "clip.mp4", 20, rate=24, size=(48, 64))
+    spec = ShotSpec(clip="c", media=str(clip), rate=Fraction(24), first=0, last=19, tail_frames=4)
+    req = ExtendRequest(
+        settings=EngineSettings(quality="tiny", candidates=3), scan_faces=False, output_dir=tmp_path / "out"
+    )
+    report = render_shot(spec, req).report["directions"]["tail"]
+    assert report["adaptations"] == 1
+    assert [c["seed"] for c in report["candidates"]] == [0, 1, 2]

@@ -29,6 +29,9 @@ class GenerateRequest:
     cache_key: str = ""  # identifies media + range + settings, for per-shot caches
     # Faces found in the context frames, per frame: list of (bank index, landmarks (5, 2)).
     context_faces: tuple = ()
+    # best-of-N: which candidate this is. Candidates share everything (an engine's adaptation to
+    # the shot included) but the sampling seed, ``settings.seed + candidate``.
+    candidate: int = 0
     pixel_aspect: Fraction = Fraction(1)  # the source's sample aspect ratio (2 for 2x anamorphic)
     prompt: str | None = None  # this shot's own text (spec file, panel); wins over settings.prompt
 
@@ -42,7 +45,8 @@ class GenerateRequest:
 
     @property
     def seed(self) -> int:
-        return self.settings.seed
+        """The sampling seed of this candidate."""
+        return self.settings.seed + self.candidate
 
 
 @dataclass

@@ -36,9 +36,14 @@ class BuiltinEngine:
 
     def __init__(self, settings: EngineSettings | None = None) -> None:
         self.settings = settings or EngineSettings()
+        # the last adaptation, in memory: best-of-N candidates (same shot, direction and base seed,
+        # another sampling seed) reuse its flows and weights without reading the disk cache
+        self._adapted: tuple | None = None
 
     # -- settings ------------------------------------------------------------------------------
     def preset(self, request: GenerateRequest) -> BuiltinSettings:
+        """The adaptation's settings: seeded by the base seed, so every candidate shares them
+        (and the cache); a candidate's own seed (``request.seed``) only drives sampling."""
         s = request.settings
         changes = {"seed": s.seed, "identity_strength": s.identity_strength}
         if s.steps:
@@ -137,11 +142,47 @@ class BuiltinEngine:
         )
         return cache_dir("builtin", hashlib.sha1(key.encode()).hexdigest()[:20])
 
+    def _adapt(self, request, preset, frames, context, folder, banks, progress):
+        """(model, encoder, cached, (steps, seconds, regions, residual_scale, validation)): the
+        weights adapted to this shot, from the disk cache or adapted now (and cached)."""
+        from .adapt import adapt, build_models
+        from .flow import work_size_for
+
+        h, w = frames.shape[1:3]
+        size = work_size_for(w, h, preset.work_width, preset.patch_size)
+        face_dim = banks[0].embedding_dim if banks else 128
+        model, encoder = build_models(preset, face_dim=face_dim)
+        self._faces_seconds = 0.0
+        if (folder / "model" / "config.json").is_file():
+            from ..identity.encoder import IdentityEncoder
+            from ..models.motion_transformer import MotionTransformer
+
+            model = MotionTransformer.from_pretrained(folder / "model")
+            if (folder / "identity").is_dir():
+                encoder = IdentityEncoder.from_pretrained(folder / "identity")
+            meta = json.loads((folder / "adapt.json").read_text())
+            adapted = (
+                meta["steps"],
+                meta["seconds"],
+                meta.get("face_regions", []),
+                meta.get("residual_scale", 1.0),
+                meta.get("validation", {}),
+            )
+            return model, encoder, True, adapted
+        t1 = time.perf_counter()
+        faces, _ = self._faces(frames, banks, preset, progress)
+        self._faces_seconds = round(time.perf_counter() - t1, 3)
+        regions = self._face_regions(faces, (w, h), size)
+        tokens_banks = self._bank_tensors(banks)
+        result = adapt(model, encoder, context, preset, progress, banks=tokens_banks or None, faces=faces)
+        self._save(folder, result, result.steps, result.seconds, faces is not None, regions)
+        adapted = (result.steps, result.seconds, regions, result.residual_scale, result.validation)
+        return model, encoder, False, adapted
+
     # -- generate ------------------------------------------------------------------------------
     def generate(self, request: GenerateRequest, progress) -> GenerateResult:
         import torch
 
-        from .adapt import adapt, build_models
         from .flow import compose_and_warp, work_size_for
         from .sample import HEAD, TAIL, MotionContext, sample
 
@@ -152,36 +193,24 @@ class BuiltinEngine:
         frames = np.ascontiguousarray(frames[-preset.context_needed :])
         h, w = frames.shape[1:3]
         size = work_size_for(w, h, preset.work_width, preset.patch_size)
-        context = MotionContext.from_frames(
-            frames, size, TAIL if request.direction == "tail" else HEAD, preset.flow_source_width
-        )
-        timings["flows"] = round(time.perf_counter() - t0, 3)
         banks = list(request.banks)
-        face_dim = banks[0].embedding_dim if banks else 128
-        model, encoder = build_models(preset, face_dim=face_dim)
         folder = self._cache_folder(request, preset, banks)
-        cached = (folder / "model" / "config.json").is_file()
-        steps, seconds = 0, 0.0
+        memo_key = (str(folder), request.direction, hashlib.sha1(frames.tobytes()).hexdigest())
         tokens_banks = self._bank_tensors(banks)
-        if cached:
-            from ..identity.encoder import IdentityEncoder
-            from ..models.motion_transformer import MotionTransformer
-
-            model = MotionTransformer.from_pretrained(folder / "model")
-            if (folder / "identity").is_dir():
-                encoder = IdentityEncoder.from_pretrained(folder / "identity")
-            meta = json.loads((folder / "adapt.json").read_text())
-            steps, seconds, regions = meta["steps"], meta["seconds"], meta.get("face_regions", [])
-            residual_scale, validation = meta.get("residual_scale", 1.0), meta.get("validation", {})
+        if self._adapted is not None and self._adapted[0] == memo_key:
+            _, context, model, encoder, adapted = self._adapted
+            cached, source = True, "memory"
+            timings["flows"] = 0.0
         else:
-            t1 = time.perf_counter()
-            faces, _ = self._faces(frames, banks, preset, progress)
-            timings["faces"] = round(time.perf_counter() - t1, 3)
-            regions = self._face_regions(faces, (w, h), size)
-            result = adapt(model, encoder, context, preset, progress, banks=tokens_banks or None, faces=faces)
-            steps, seconds = result.steps, result.seconds
-            residual_scale, validation = result.residual_scale, result.validation
-            self._save(folder, result, steps, seconds, faces is not None, regions)
+            context = MotionContext.from_frames(
+                frames, size, TAIL if request.direction == "tail" else HEAD, preset.flow_source_width
+            )
+            timings["flows"] = round(time.perf_counter() - t0, 3)
+            model, encoder, cached, adapted = self._adapt(request, preset, frames, context, folder, banks, progress)
+            source = "disk cache" if cached else "adapted"
+            timings["faces"] = self._faces_seconds
+            self._adapted = (memo_key, context, model, encoder, adapted)
+        steps, seconds, regions, residual_scale, validation = adapted
         timings["adapt"] = round(seconds, 3)
         t2 = time.perf_counter()
         tokens = None
@@ -222,7 +251,8 @@ class BuiltinEngine:
                 "prior": preset.prior,
                 "work_size": list(size),
                 "adapt_steps": steps,
-                "adapt_cached": cached,
+                "adapt_cached": cached,  # False: this call adapted the model
+                "adapt_source": source,  # adapted | disk cache | memory (an earlier candidate's)
                 "residual_scale": residual_scale,
                 "validation_flow_error": validation,
                 "rigid_faces": len(regions) if preset.rigid_faces else 0,
