@@ -87,17 +87,33 @@ def pair_flows(
     src_w = min(source_width, width)
     src_h = max(8, int(round(src_w * height / width)))
     grey = [cv2.cvtColor(_resize(f, (src_w, src_h)), cv2.COLOR_RGB2GRAY) for f in frames]
-    sx, sy = work_size[0] / src_w, work_size[1] / src_h
-
-    def measure(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        # calcOpticalFlowFarneback(prev, next) gives f with prev(p) ~= next(p + f(p)).
-        f = cv2.calcOpticalFlowFarneback(a, b, None, **(settings or FARNEBACK))  # h w 2, source px
-        f = cv2.resize(f, work_size, interpolation=cv2.INTER_AREA)
-        return np.stack([f[..., 0] * sx, f[..., 1] * sy]).astype(np.float32)  # 2 h w
-
-    backward = np.stack([measure(grey[i + 1], grey[i]) for i in range(len(grey) - 1)])
-    forward = np.stack([measure(grey[i], grey[i + 1]) for i in range(len(grey) - 1)])
+    backward = np.stack([_measure(grey[i + 1], grey[i], work_size, settings) for i in range(len(grey) - 1)])
+    forward = np.stack([_measure(grey[i], grey[i + 1], work_size, settings) for i in range(len(grey) - 1)])
     return backward, forward
+
+
+def one_flow(
+    a: np.ndarray, b: np.ndarray, work_size: tuple[int, int], source_width: int = 320, settings: dict | None = None
+) -> np.ndarray:
+    """The flow of one pair, one way: float32 ``(2, h, w)`` on ``a``'s grid pointing into ``b``
+    (``a(p) ~= b(p + f(p))``), measured as :func:`pair_flows` does (its ``forward[0]``)."""
+    import cv2
+
+    height, width = a.shape[:2]
+    src_w = min(source_width, width)
+    src_h = max(8, int(round(src_w * height / width)))
+    ga, gb = (cv2.cvtColor(_resize(f, (src_w, src_h)), cv2.COLOR_RGB2GRAY) for f in (a, b))
+    return _measure(ga, gb, work_size, settings)
+
+
+def _measure(a: np.ndarray, b: np.ndarray, work_size: tuple[int, int], settings: dict | None) -> np.ndarray:
+    import cv2
+
+    # calcOpticalFlowFarneback(prev, next) gives f with prev(p) ~= next(p + f(p)).
+    f = cv2.calcOpticalFlowFarneback(a, b, None, **(settings or FARNEBACK))  # h w 2, source px
+    sx, sy = work_size[0] / a.shape[1], work_size[1] / a.shape[0]
+    f = cv2.resize(f, work_size, interpolation=cv2.INTER_AREA)
+    return np.stack([f[..., 0] * sx, f[..., 1] * sy]).astype(np.float32)  # 2 h w
 
 
 def context_flows(frames: np.ndarray, work_size: tuple[int, int], source_width: int = 320) -> np.ndarray:
