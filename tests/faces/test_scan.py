@@ -129,3 +129,35 @@ def test_a_person_who_leaves_and_comes_back_is_one_character(testdata, backend, 
     assert len(result.banks) == 1
     frames = sorted(s.frame for s in result.banks[0].sources)
     assert frames[0] < 24 and frames[-1] >= 72 and not any(24 <= f < 72 for f in frames)
+
+
+def test_read_ahead_keeps_order_raises_errors_and_stops_early():
+    from lengthen.faces.scan import _read_ahead
+
+    assert list(_read_ahead(iter(range(50)))) == list(range(50))
+
+    def broken():
+        yield 1
+        raise MediaError("frame 2 cannot be decoded")
+
+    got = []
+    with pytest.raises(MediaError, match="frame 2"):
+        for item in _read_ahead(broken()):
+            got.append(item)
+    assert got == [1]
+
+    closed = []
+
+    def endless():
+        try:
+            n = 0
+            while True:
+                yield n
+                n += 1
+        finally:
+            closed.append(True)
+
+    reader = _read_ahead(endless())
+    assert [next(reader) for _ in range(3)] == [0, 1, 2]
+    reader.close()  # the consumer leaves early (a cancelled scan): the producer stops and closes
+    assert closed == [True]

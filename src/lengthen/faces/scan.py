@@ -150,7 +150,55 @@ def _frames_of(
             f"frame range {first}..{last} is outside the file (0..{info.frames - 1})", path=path, frame=first
         )
     wanted = sample_frames(info.frames, info.rate, settings, first, last)
-    return len(wanted), iter_frames(path, wanted, progress=None)
+    return len(wanted), _read_ahead(iter_frames(path, wanted, progress=None))
+
+
+def _read_ahead(items: Iterator, depth: int = 2) -> Iterator:
+    """Yield ``items`` as they come, produced by a background thread up to ``depth`` ahead, so
+    decoding the next sample overlaps detecting faces in this one (PyAV and torch both release
+    the GIL). An error in the producer is raised here; leaving early stops and closes it."""
+    import queue
+    import threading
+
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("done", None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put(("error", exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="lengthen-scan-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        worker.join(timeout=10)
 
 
 def detect_scale(backend_name: str, height: int, width: int, settings: ScanSettings) -> float:
