@@ -115,3 +115,19 @@ def test_ray_executor_without_the_extra_names_the_pip_command(cut4, tmp_path, mo
     assert not Path(tmp_path / "o_media").exists()
     code, _, err = _run("timeline", str(cut4), "-o", str(tmp_path / "o.otio"), *ARGS, "--ray-address", "x:1")
     assert code == 2 and "--ray-address needs --executor ray" in err
+
+
+def test_spliced_run_again_reuses_its_joined_media_and_writes_the_same_timeline(cut4, tmp_path):
+    out = tmp_path / "spliced.otio"
+    code, text, _ = _run("timeline", str(cut4), "-o", str(out), *ARGS, "--splice", "--json")
+    first = json.loads(text)
+    assert code == 0 and all(s["spliced"] for s in first["shots"])
+    before, media = out.read_bytes(), sorted(p.name for p in out.with_name("spliced_media").iterdir())
+    code, text, _ = _run("timeline", str(cut4), "-o", str(out), *ARGS, "--splice", "--json")
+    again = json.loads(text)
+    assert (
+        code == 0
+        and again["rendered"] == []
+        and [s["spliced"] for s in again["shots"]] == [s["spliced"] for s in first["shots"]]
+    )
+    assert out.read_bytes() == before and sorted(p.name for p in out.with_name("spliced_media").iterdir()) == media

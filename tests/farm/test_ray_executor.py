@@ -127,6 +127,21 @@ def test_unreadable_media_is_a_user_error_naming_the_machine_and_not_retried(ray
     assert executor.results[0]["attempt"] == 1  # not retried
 
 
+def test_unwritable_output_folder_is_one_error_naming_the_machine_and_folder(ray_local, cut4, tmp_path):
+    from lengthen.errors import UsageError
+    from lengthen.farm.ray_executor import RayExecutor
+    from lengthen.pipeline import render_shots
+
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the output folder's parent should be")
+    doc, jobs = _plan_jobs(cut4, blocker / "media")
+    outcomes = render_shots(jobs[:1], executor=RayExecutor())
+    error = outcomes[0].error
+    assert isinstance(error, UsageError) and error.path == blocker / "media"
+    assert f"worker {socket.gethostname()} cannot write the output folder" in str(error)
+    assert blocker.read_text().startswith("a file")
+
+
 def test_interrupted_run_renders_only_the_rest_when_run_again(ray_local, cut4, tmp_path, monkeypatch, capsys):
     from lengthen.farm.progress import RunProgress
 

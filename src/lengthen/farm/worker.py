@@ -39,9 +39,9 @@ def attempts_seen(staging: Path) -> int:
         return 0
 
 
-def preflight(spec, folder: Path) -> None:
+def preflight(spec, folder: Path, output_dir=None) -> None:
     """One clear error naming this machine and the path when the media cannot be read or the output
-    folder cannot be written, before any work."""
+    folder cannot be written (``folder``: where this worker writes, inside ``output_dir``), before any work."""
     host = socket.gethostname()
     try:
         with open(spec.media, "rb") as f:
@@ -59,7 +59,9 @@ def preflight(spec, folder: Path) -> None:
         probe_file.unlink()
     except OSError as exc:
         raise UsageError(
-            f"worker {host} cannot write the output folder ({exc.strerror or exc})", path=folder, clip=spec.clip
+            f"worker {host} cannot write the output folder ({exc.strerror or exc})",
+            path=output_dir or folder,
+            clip=spec.clip,
         ) from None
 
 
@@ -74,12 +76,12 @@ def render_staged(job, staging, fault: str | None = None) -> dict:
 
     staging = Path(staging)
     started = time.time()
-    attempt = begin_attempt(staging)
     try:
-        preflight(job.spec, staging)
+        preflight(job.spec, staging, job.request.output_dir)  # before anything is made: never retried
     except LengthenError as exc:
-        outcome = ShotOutcome(spec=job.spec, error=exc)
+        outcome, attempt = ShotOutcome(spec=job.spec, error=exc), attempts_seen(staging) + 1
     else:
+        attempt = begin_attempt(staging)
         job = replace(job, request=replace(job.request, output_dir=staging))
         outcome = run_shot(job)
     if fault == "kill-first-attempt" and attempt == 1:
