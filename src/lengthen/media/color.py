@@ -212,12 +212,49 @@ def _downsample(plane: np.ndarray, sx: int, sy: int) -> np.ndarray:
     return plane
 
 
+def _to_rgb_matrix(tags: ColorTags, bits: int) -> np.ndarray:
+    """(3, 4) affine map from Y'CbCr code values (``bits``) to R'G'B' in 8-bit code values."""
+    black, yspan, zero, cspan = _levels(tags, bits)
+    kr, kb = _coefficients(tags)
+    kg = 1.0 - kr - kb
+    # normalised: r = y + 2(1-kr) cr, b = y + 2(1-kb) cb, g = (y - kr r - kb b) / kg
+    norm = np.array(
+        [
+            [1.0, 0.0, 2.0 * (1.0 - kr)],
+            [1.0, -2.0 * kb * (1.0 - kb) / kg, -2.0 * kr * (1.0 - kr) / kg],
+            [1.0, 2.0 * (1.0 - kb), 0.0],
+        ]
+    )
+    scale = np.array([1.0 / yspan, 1.0 / cspan, 1.0 / cspan])
+    linear = 255.0 * norm * scale[None, :]
+    offset = -linear @ np.array([black, zero, zero])
+    return np.concatenate([linear, offset[:, None]], axis=1)
+
+
+def _to_ycc_matrix(tags: ColorTags, bits: int) -> np.ndarray:
+    """(3, 4) affine map from R'G'B' 8-bit code values to Y'CbCr code values (``bits``)."""
+    black, yspan, zero, cspan = _levels(tags, bits)
+    kr, kb = _coefficients(tags)
+    kg = 1.0 - kr - kb
+    norm = np.array(
+        [
+            [kr, kg, kb],
+            [-kr / (2.0 * (1.0 - kb)), -kg / (2.0 * (1.0 - kb)), 0.5],
+            [0.5, -kg / (2.0 * (1.0 - kr)), -kb / (2.0 * (1.0 - kr))],
+        ]
+    )
+    linear = np.array([yspan, cspan, cspan])[:, None] * norm / 255.0
+    return np.concatenate([linear, np.array([[black], [zero], [zero]])], axis=1)
+
+
 def frame_to_rgb(frame, tags: ColorTags) -> np.ndarray:
     """A decoded PyAV frame -> uint8 RGB (H, W, 3), read with ``tags``' matrix and range.
 
-    Planar YUV is converted here in float (chroma upsampled nearest-neighbour, the exact inverse of
-    the writer's 2-sample averaging), so a frame written by :func:`rgb_to_frame` reads back within
-    one code value; other formats go through swscale."""
+    Planar YUV is converted here (chroma upsampled nearest-neighbour, the exact inverse of the
+    writer's 2-sample averaging; one affine colour transform in OpenCV), so a frame written by
+    :func:`rgb_to_frame` reads back within one code value; other formats go through swscale."""
+    import cv2
+
     name = frame.format.name
     if name not in PLANAR:
         return frame.to_ndarray(
@@ -226,17 +263,11 @@ def frame_to_rgb(frame, tags: ColorTags) -> np.ndarray:
     sx, sy, bits = PLANAR[name]
     h, w = frame.height, frame.width
     y, cb, cr = read_planes(frame)
-    black, yspan, zero, cspan = _levels(tags, bits)
-    yf = (y.astype(np.float32) - black) / yspan
-    cbf = (_upsample(cb, sx, sy, h, w).astype(np.float32) - zero) / cspan
-    crf = (_upsample(cr, sx, sy, h, w).astype(np.float32) - zero) / cspan
-    kr, kb = _coefficients(tags)
-    kg = 1.0 - kr - kb
-    r = yf + 2.0 * (1.0 - kr) * crf
-    b = yf + 2.0 * (1.0 - kb) * cbf
-    g = (yf - kr * r - kb * b) / kg
-    rgb = np.stack([r, g, b], axis=-1)  # (H, W, 3) in [0, 1]
-    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+    ycc = cv2.merge([np.ascontiguousarray(p) for p in (y, _upsample(cb, sx, sy, h, w), _upsample(cr, sx, sy, h, w))])
+    if bits == 8:
+        return cv2.transform(ycc, _to_rgb_matrix(tags, bits))  # rounds and saturates to uint8
+    rgb = cv2.transform(ycc.astype(np.float32), _to_rgb_matrix(tags, bits))  # (H, W, 3) float32
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
 def _new_frame(planes: list[np.ndarray], pix_fmt: str, width: int, height: int, tags: ColorTags):
@@ -245,9 +276,12 @@ def _new_frame(planes: list[np.ndarray], pix_fmt: str, width: int, height: int, 
     frame = av.VideoFrame(width, height, pix_fmt)
     for plane, data in zip(frame.planes, planes):
         stride = plane.line_size // data.dtype.itemsize
+        if data.shape == (plane.height, stride):
+            plane.update(np.ascontiguousarray(data))
+            continue
         padded = np.zeros((plane.height, stride), dtype=data.dtype)
         padded[: data.shape[0], : data.shape[1]] = data
-        plane.update(padded.tobytes())
+        plane.update(padded)
     tags.apply_to(frame)
     return frame
 
@@ -260,6 +294,7 @@ def _quantize(plane: np.ndarray, bits: int) -> np.ndarray:
 def rgb_to_frame(rgb: np.ndarray, pix_fmt: str, tags: ColorTags):
     """uint8 RGB (H, W, 3) -> a PyAV frame in ``pix_fmt`` with ``tags``' matrix and range, tagged."""
     import av
+    import cv2
 
     rgb = np.ascontiguousarray(rgb)
     if pix_fmt not in PLANAR:
@@ -270,25 +305,29 @@ def rgb_to_frame(rgb: np.ndarray, pix_fmt: str, tags: ColorTags):
         return frame
     sx, sy, bits = PLANAR[pix_fmt]
     height, width = rgb.shape[:2]
-    f = rgb.astype(np.float32) / 255.0
-    r, g, b = f[..., 0], f[..., 1], f[..., 2]
-    kr, kb = _coefficients(tags)
-    y = kr * r + (1.0 - kr - kb) * g + kb * b
-    cb = (b - y) / (2.0 * (1.0 - kb))
-    cr = (r - y) / (2.0 * (1.0 - kr))
-    black, yspan, zero, cspan = _levels(tags, bits)
-    planes = [
-        _quantize(black + yspan * y, bits),
-        _quantize(zero + cspan * _downsample(cb, sx, sy), bits),
-        _quantize(zero + cspan * _downsample(cr, sx, sy), bits),
-    ]
+    ycc = cv2.transform(rgb.astype(np.float32), _to_ycc_matrix(tags, bits))  # (H, W, 3) code values
+    y, cb, cr = cv2.split(ycc)  # contiguous planes
+    planes = [_quantize(y, bits)] + [_quantize(_downsample(c, sx, sy), bits) for c in (cb, cr)]
     return _new_frame(planes, pix_fmt, width, height, tags)
+
+
+def _rescale(plane: np.ndarray, bits: int, dbits: int, src: tuple, dst: tuple, kind: int) -> np.ndarray:
+    """One plane from ``bits`` to ``dbits`` code values (``kind`` 0 luma, 1 chroma of ``_levels``)."""
+    a, b = (src[0], src[1]) if kind == 0 else (src[2], src[3])
+    da, db = (dst[0], dst[1]) if kind == 0 else (dst[2], dst[3])
+    if plane.dtype != np.float32 and a * (1 << dbits) == da * (1 << bits) and b * (1 << dbits) == db * (1 << bits):
+        shift = dbits - bits  # video range: a pure bit shift, exact
+        if shift >= 0:
+            return (plane.astype(np.uint16) << shift).astype(np.uint8 if dbits == 8 else "<u2")
+        return _quantize((plane.astype(np.uint32) + (1 << (-shift - 1))) >> -shift, dbits)
+    return _quantize((plane.astype(np.float32) - a) * (db / b) + da, dbits)
 
 
 def convert_frame(frame, pix_fmt: str, tags: ColorTags, source_tags: ColorTags | None = None):
     """A decoded source frame -> ``pix_fmt`` with ``tags`` without going through 8-bit RGB: bit depth
-    and range rescaled in float, chroma resampled like the reader and writer do. ``source_tags`` are
-    the frame's own (default: ``tags``); a different matrix, or a non-planar format, goes via RGB."""
+    and range rescaled (a bit shift when both are video range), chroma resampled like the reader and
+    writer do. ``source_tags`` are the frame's own (default: ``tags``); a different matrix, or a
+    non-planar format, goes via RGB."""
     source_tags = source_tags or tags
     name = frame.format.name
     if name not in PLANAR or pix_fmt not in PLANAR or source_tags.matrix != tags.matrix:
@@ -297,12 +336,14 @@ def convert_frame(frame, pix_fmt: str, tags: ColorTags, source_tags: ColorTags |
     dx, dy, dbits = PLANAR[pix_fmt]
     h, w = frame.height, frame.width
     y, cb, cr = read_planes(frame)
-    black, yspan, zero, cspan = _levels(source_tags, bits)
-    dblack, dyspan, dzero, dcspan = _levels(tags, dbits)
-    planes = [_quantize((y.astype(np.float32) - black) * (dyspan / yspan) + dblack, dbits)]
+    src, dst = _levels(source_tags, bits), _levels(tags, dbits)
+    planes = [_rescale(y, bits, dbits, src, dst, 0)]
     for c in (cb, cr):
-        full = (_upsample(c, sx, sy, h, w).astype(np.float32) - zero) * (dcspan / cspan) + dzero
-        planes.append(_quantize(_downsample(full, dx, dy), dbits))
+        if (sx, sy) != (dx, dy):
+            c = _upsample(c, sx, sy, h, w)
+            if dx or dy:
+                c = _downsample(c.astype(np.float32), dx, dy)
+        planes.append(_rescale(c, bits, dbits, src, dst, 1))
     return _new_frame(planes, pix_fmt, w, h, tags)
 
 
