@@ -125,6 +125,15 @@ def test_vfr_probe_reports_nominal_rate_and_conform(tmp_path):
     assert info.vfr_refusal is None and "conformed to 24000/1001" in info.notes()[0]
 
 
+def test_probe_prints_the_conform_and_the_colour_tags(tmp_path, capsys):
+    slots = [s for s in range(30) if s % 3 != 2]
+    clip = _vfr_clip(tmp_path / "dropped.mp4", slots)
+    assert main(["probe", str(clip)]) == 0
+    lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines()[1:])
+    assert lines["fps"] == "24000/1001" and lines["frames"] == "29" and lines["stream_frames"] == "20"
+    assert lines["repeated_frames"] == "9" and lines["color_space"] == "unknown" and lines["bit_depth"] == "8"
+
+
 def test_vfr_extend_conforms_to_the_nominal_rate_and_says_so(tmp_path):
     """Through the real CLI (a subprocess): generated media at 24000/1001 with continuous timecode."""
     slots = [s for s in range(30) if s % 3 != 2]

@@ -9,8 +9,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "probe",
         help="show a media file's exact rate, frame count, timecode and format",
-        description="Probe media files: codec, stored and display size, rotation, pixel aspect, exact fps, "
-        "VFR, decodable frame count, start timecode, pixel format, audio.",
+        description="Probe media files: codec, stored and display size, rotation, pixel aspect, exact fps "
+        "(the nominal rate of a variable-rate file, which lengthen conforms to), frame count, start timecode, "
+        "pixel format and bit depth, colour tags, field order, audio.",
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several files)")
@@ -50,9 +51,18 @@ def run(args) -> int:
                 "duration_s",
                 "start_timecode",
                 "pix_fmt",
+                "bit_depth",
+                "color_primaries",
+                "color_transfer",
+                "color_space",
+                "color_range",
+                "field_order",
                 "has_audio",
             ):
                 print(f"  {key:15s} {r[key]}")
+            if r["vfr"]:
+                for key in ("average_fps", "stream_frames", "repeated_frames", "dropped_frames", "vfr_refusal"):
+                    print(f"  {key:15s} {r[key]}")
     if failed:
         return 2 if bad_input else 1
     return 0
