@@ -164,6 +164,7 @@ def _remove_if_empty(folder: Path) -> None:
 
 
 def run(args) -> int:
+    import contextlib
     import json
     import os
     import sys
@@ -217,7 +218,10 @@ def run(args) -> int:
             request = build_request(args, media_dir, protect)
             jobs = [ShotJob(spec, request) for spec in plan.to_render]
             progress = RunProgress(len(jobs), reused=sum(manifest.done(j) is not None for j in jobs))
-            run_result = render_resumable(jobs, manifest=manifest, executor=executor, progress=progress)
+            # Ray's driver prints its workers' deaths on stdout: keep stdout for our result (--json)
+            quiet = contextlib.redirect_stdout(sys.stderr) if executor.name == "ray" else contextlib.nullcontext()
+            with quiet:
+                run_result = render_resumable(jobs, manifest=manifest, executor=executor, progress=progress)
             progress.draw(final=True)
             outcomes = run_result.outcomes
             spliced = splice_outcomes(outcomes, jobs, media_dir, request, manifest) if args.splice else None

@@ -63,8 +63,10 @@ class RunProgress(SilentProgress):
         if self.quiet:
             return
         self._last_draw = time.monotonic()
+        line = self.line()
         if self.tty:
-            self.stream.write("\r\x1b[2K" + self.line() + ("\n" if final else ""))
-        else:
-            self.stream.write(self.line() + "\n")
+            self.stream.write("\r\x1b[2K" + line + ("\n" if final else ""))
+        elif line != getattr(self, "_last_line", None):  # a log gets each state once
+            self.stream.write(line + "\n")
+        self._last_line = line
         self.stream.flush()
