@@ -24,6 +24,18 @@ def request(frames, direction="tail", n=6, key="shot-a", **kw):
     )
 
 
+@pytest.fixture
+def cheap_first(monkeypatch):
+    """The tiny preset (which always adapts, to test the machinery) deciding like the real presets:
+    adaptation only when no cheap candidate fits the held-out frames."""
+    from dataclasses import replace
+
+    from lengthen.engines import builtin_settings
+
+    tiny = replace(builtin_settings.PRESETS["tiny"], always_adapt=False)
+    monkeypatch.setitem(builtin_settings.PRESETS, "tiny", tiny)
+
+
 def test_tail_then_cache_hit_skips_adaptation(monkeypatch):
     ctx = moving()
     engine = get_engine("builtin")
@@ -84,6 +96,11 @@ def test_cancel_during_adaptation_leaves_no_cache(tmp_path, monkeypatch):
 def test_candidates_share_one_adaptation_and_differ_by_sampling_seed(tmp_path, monkeypatch):
     from dataclasses import replace
 
+    from lengthen.engines import builtin_settings
+
+    # the learned candidate used whatever self-validation says: only it depends on the sampling seed
+    learned = replace(builtin_settings.PRESETS["tiny"], force="learned x1")
+    monkeypatch.setitem(builtin_settings.PRESETS, "tiny", learned)
     monkeypatch.setenv("LENGTHEN_CACHE", str(tmp_path))
     ctx = moving()
     engine = get_engine("builtin")
@@ -112,3 +129,79 @@ def test_render_shot_with_three_candidates_adapts_once(tmp_path, monkeypatch):
     report = render_shot(spec, req).report["directions"]["tail"]
     assert report["adaptations"] == 1
     assert [c["seed"] for c in report["candidates"]] == [0, 1, 2]
+
+
+# -- self-validation ----------------------------------------------------------------------------
+
+
+def texture(h=120, w=240, seed=0) -> np.ndarray:
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3)).astype(np.float32), (0, 0), 2.5)
+    return ((img - img.min()) / (img.max() - img.min()) * 255).astype(np.uint8)
+
+
+def panning(speeds) -> np.ndarray:
+    """A texture seen through a 64x48 window that moves ``speeds[i]`` px right before frame i+1."""
+    big, x = texture(), 20.0
+    out = [big[30:78, 20:84]]
+    for v in speeds:
+        x += v
+        out.append(big[30:78, int(round(x)) : int(round(x)) + 64])
+    return np.stack(out)
+
+
+def baseline(name, ctx, n):
+    req = request(ctx, n=n, key=f"baseline-{name}")
+    return get_engine(name).generate(req, SilentProgress()).frames
+
+
+def test_still_shot_holds_the_frame_without_adapting(monkeypatch, cheap_first):
+    import lengthen.engines.adapt as adapt_mod
+
+    def no_adapt(*a, **k):
+        raise AssertionError("a still shot must not adapt")
+
+    monkeypatch.setattr(adapt_mod, "adapt", no_adapt)
+    ctx = np.repeat(texture()[None, :48, :64], 20, axis=0)
+    out = get_engine("builtin").generate(request(ctx, n=8, key="still"), SilentProgress())
+    sel = out.info["selection"]
+    assert out.info["chosen"] == "freeze" and out.info["adapt_steps"] == 0
+    assert sel["adaptation"].startswith("skipped") and sel["held_out_frames"] == 4
+    assert [r["candidate"] for r in sel["candidates"]] == ["freeze", "motion", "motion-slow", "flow-raw"]
+    assert np.array_equal(out.frames, baseline("freeze", ctx, 8))
+
+
+def test_a_steady_pan_is_continued_and_equals_the_winning_baseline(cheap_first):
+    """8 px per frame, steady: holding the frame loses, a flow candidate wins on the held-out
+    frames, and the engine's frames are exactly that baseline engine's frames."""
+    ctx = panning([4.0] * 19)
+    out = get_engine("builtin").generate(request(ctx, n=6, key="pan", adapt_steps=0), SilentProgress())
+    sel = out.info["selection"]
+    scores = {r["candidate"]: r["psnr"] for r in sel["candidates"]}
+    assert out.info["chosen"] == max(scores, key=scores.get) != "freeze"
+    assert scores[out.info["chosen"]] > scores["freeze"] + 3
+    assert sel["oracle_psnr"] >= max(scores.values()) - 0.5 and "best PSNR" in sel["why"]
+    engine = {"motion": "motion", "flow-raw": "flow-raw"}.get(out.info["chosen"])
+    if engine is not None:
+        assert np.array_equal(out.frames, baseline(engine, ctx, 6))
+    assert out.info["adapt_steps"] == 0 and out.info["residual_scale"] is None
+
+
+def test_a_shot_that_stops_is_held_not_carried_on(cheap_first):
+    """The pan stops 6 frames before the cut: the held-out frames are still, so continuing the
+    earlier motion loses to holding (or slowing to a stop), and nothing is adapted."""
+    ctx = panning([4.0] * 13 + [0.0] * 6)
+    out = get_engine("builtin").generate(request(ctx, n=6, key="stop"), SilentProgress())
+    assert out.info["chosen"] in ("freeze", "motion-slow") and out.info["adapt_steps"] == 0
+
+
+def test_when_adapting_the_learned_candidates_are_scored():
+    ctx = panning([4.0] * 19)
+    out = get_engine("builtin").generate(request(ctx, n=6, key="pan-learned"), SilentProgress())
+    names = [r["candidate"] for r in out.info["selection"]["candidates"]]
+    assert names[4:] == ["learned x0.25", "learned x0.5", "learned x0.75", "learned x1"]
+    assert out.info["adapt_steps"] == 10 and out.info["selection"]["adaptation"].startswith("forced")
+    scores = {r["candidate"]: r["psnr"] for r in out.info["selection"]["candidates"]}
+    assert out.info["chosen"] == max(scores, key=scores.get)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from lengthen.engines.builtin_settings import PRESETS, BuiltinSettings
@@ -69,3 +70,25 @@ def test_thread_count_is_applied_and_restored():
     assert torch.get_num_threads() == before
     with torch_threads(0):
         assert torch.get_num_threads() == before
+
+
+def test_adapt_steps_option_gives_a_load_independent_budget():
+    """`--adapt-steps N` (extend, timeline, evaluate): exactly N steps, the quality's time box dropped."""
+    import argparse
+
+    from lengthen.commands.extend import add_engine_options, build_request
+    from lengthen.engines.base import GenerateRequest
+    from lengthen.engines.builtin import BuiltinEngine
+
+    p = argparse.ArgumentParser()
+    add_engine_options(p)
+    args = p.parse_args(["--quality", "draft", "--adapt-steps", "7"])
+    req = build_request(args, "out")
+    assert req.settings.adapt_steps == 7
+    ctx = np.zeros((4, 8, 8, 3), np.uint8)
+    gen = GenerateRequest(context=ctx, direction="tail", frames=1, rate=24, settings=req.settings)
+    preset = BuiltinEngine().preset(gen)
+    assert preset.adapt_steps == 7 and preset.adapt_seconds is None and preset.quality == "draft"
+    boxed = build_request(p.parse_args(["--quality", "draft"]), "out").settings
+    gen = GenerateRequest(context=ctx, direction="tail", frames=1, rate=24, settings=boxed)
+    assert BuiltinEngine().preset(gen).adapt_seconds == PRESETS["draft"].adapt_seconds

@@ -39,6 +39,14 @@ def add_engine_options(p) -> None:
     )
     g.add_argument("--seed", type=int, default=None, help="base seed (default 0)")
     g.add_argument("--steps", type=int, default=None, help="sampling steps (default: the engine's)")
+    g.add_argument(
+        "--adapt-steps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="builtin: adapt for exactly N optimizer steps instead of the quality's time budget, so results do "
+        "not depend on the machine's load (0: never adapt; only the cheap candidates)",
+    )
     g.add_argument("--model-path", default=None, help="local folder with the engine's weights (GPU engines)")
     g.add_argument("--prompt", default=None, help="optional text for engines that take one")
     g.add_argument("--device", default=None, help="cuda, cuda:1 or cpu (default: cuda when present)")
@@ -135,6 +143,7 @@ def build_request(args, output_dir, protect=()):
         offload=args.offload,
         vae_tiling=args.vae_tiling or None,
         steps=args.steps,
+        adapt_steps=getattr(args, "adapt_steps", None),
         allow_download=args.allow_download or None,
         attention=getattr(args, "attention", None),
         conform=getattr(args, "conform", None),

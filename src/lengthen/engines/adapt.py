@@ -62,8 +62,7 @@ class AdaptResult:
     seconds: float
     losses: list[float] = field(default_factory=list)  # flow-matching loss per step
     identity_losses: list[float] = field(default_factory=list)  # per identity step
-    residual_scale: float = 1.0  # how much of the model's output to trust (chosen on held-out windows)
-    validation: dict[str, float] = field(default_factory=dict)  # flow error (px) per residual scale
+    held_out: int = 0  # frames before the cut no training window saw (the engine scores candidates on them)
 
 
 def build_models(settings, face_dim: int = 128):
@@ -102,12 +101,16 @@ class _Windows:
         self.c, self.t, self.rng, self.settings = c, t, rng, settings
         span = max(settings.window_span, c + t)
         self.ranges = [(max(0, s - span), s - c - t), (0, min(s, span) - c - t)]  # start ranges
-        # held out: the forward windows whose targets touch the last t frames before the cut
-        self.validation: list[int] = []
+        # held out (self-validation, ``BuiltinSettings.holdout_frames``): no window sees the last
+        # frames before the cut, neither forward (their targets or context) nor backward in time
+        # (reverse item j is frame T-2-j: items 0..H-1 touch the held-out frames)
+        self.held_out = 0
+        held = settings.holdout_frames if settings.validate else 0
         lo, hi = self.ranges[0]
-        if settings.validate and hi - t >= lo:
-            self.validation = list(range(hi - t + 1, hi + 1))
-            self.ranges[0] = (lo, hi - t)
+        rlo, rhi = self.ranges[1]
+        if held and hi - held >= lo and rhi >= rlo + held:
+            self.held_out = held
+            self.ranges = [(lo, hi - held), (rlo + held, rhi)]
         h, w = context.rgb.shape[-2:]
         p = settings.patch_size
         self.crop = (
@@ -221,44 +224,6 @@ class _FaceStep:
         return loss
 
 
-SCALES = (0.0, 0.25, 0.5, 0.75, 1.0)
-
-
-def choose_residual_scale(model, windows: _Windows, tokens, settings) -> tuple[float, dict[str, float]]:
-    """Score the adapted model on the held-out windows nearest the cut and pick how much of its
-    output to use: flows = prior + scale * output (0 = the prior alone, i.e. the ``motion``
-    engine's motion, or a freeze without a prior). Returns ``(scale, {scale: mean flow error px})``.
-    One model evaluation per window at sigma 1 (what a 1-step sample is), fixed noise."""
-    if not windows.validation:
-        return 1.0, {}
-    gen = torch.Generator().manual_seed(settings.seed)
-    errors = {a: [] for a in SCALES}
-    scale = model.config.flow_scale
-    model.eval()
-    with torch.no_grad():
-        for start in windows.validation:
-            flows, rgb, direction, prior = windows.window(False, start, crop=False)
-            ctx, target, prior_n = windows.diffusion_target(flows[None], prior[None], model)
-            x = torch.randn(target.shape, generator=gen)
-            out = model(
-                torch.cat([ctx, x], dim=1),
-                rgb[None],
-                torch.ones(1),
-                windows.c,
-                direction,
-                tokens,
-                settings.identity_strength,
-                prior=prior_n,
-            )
-            base = prior_n if prior_n is not None else torch.zeros_like(out)
-            truth = flows[None, windows.c :] / scale
-            for a in SCALES:
-                errors[a].append(float(((base + a * out - truth) * scale).norm(dim=2).mean()))
-    table = {f"{a:g}": round(float(np.mean(v)), 4) for a, v in errors.items()}
-    best = min(SCALES, key=lambda a: (round(float(np.mean(errors[a])), 4), a))  # ties: trust the model less
-    return best, table
-
-
 def _add_capped_gradient(params, extra_loss, ratio: float) -> None:
     """Add ``extra_loss``'s gradient to the gradients already in ``params``, scaled down so its norm
     is at most ``ratio`` times theirs. The face embedder's gradient through the warp can be far
@@ -309,7 +274,8 @@ def _adapt(model, identity_encoder, context, settings, progress, banks, faces) -
         raise ValueError("face supervision needs identity banks and an identity encoder")
     if faces is not None and faces.characters.numel() and int(faces.characters.max()) >= len(banks):
         raise ValueError(f"face slots name character {int(faces.characters.max())}, only {len(banks)} banks given")
-    params = list(model.parameters()) + (list(identity_encoder.parameters()) if use_identity else [])
+    attend = use_identity and settings.identity_attention  # identity tokens (off: the loss alone, an ablation)
+    params = list(model.parameters()) + (list(identity_encoder.parameters()) if attend else [])
     optim = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(optim, lambda i: min(1.0, (i + 1) / max(1, settings.warmup_steps)))
     face_step = _FaceStep(faces, banks, windows, settings) if (faces is not None and use_identity) else None
@@ -320,9 +286,9 @@ def _adapt(model, identity_encoder, context, settings, progress, banks, faces) -
             p.requires_grad_(False)
 
     model.train()
-    if use_identity:
+    if attend:
         identity_encoder.train()
-    result = AdaptResult(model, identity_encoder if use_identity else None, 0, 0.0)
+    result = AdaptResult(model, identity_encoder if attend else None, 0, 0.0)
     start = time.monotonic()
     c = windows.c
     try:
@@ -345,13 +311,13 @@ def _adapt(model, identity_encoder, context, settings, progress, banks, faces) -
             noise = torch.randn(target.shape, generator=gen)
             s = sigma.view(b, 1, 1, 1, 1)
             xt = torch.cat([ctx, (1 - s) * target + s * noise], dim=1)
-            tokens = identity_encoder(list(banks)) if use_identity else None
+            tokens = identity_encoder(list(banks)) if attend else None
             pred = model(xt, rgb, sigma, c, dirs, tokens, settings.identity_strength, prior=prior)
             loss = ((pred - target) ** 2).mean()
             optim.zero_grad(set_to_none=True)
             loss.backward()
             if face_step is not None and result.steps % settings.identity_every == 0:
-                tokens = identity_encoder(list(banks))  # a graph of its own: the flow one is freed
+                tokens = identity_encoder(list(banks)) if attend else None  # a graph of its own
                 id_loss = face_step.loss(model, tokens, gen)
                 if id_loss is not None:
                     _add_capped_gradient(params, id_loss, settings.identity_grad_ratio)
@@ -375,9 +341,5 @@ def _adapt(model, identity_encoder, context, settings, progress, banks, faces) -
         if use_identity:
             identity_encoder.eval()
     result.seconds = time.monotonic() - start
-    tokens = None
-    if use_identity:
-        with torch.no_grad():
-            tokens = identity_encoder(list(banks))[None]
-    result.residual_scale, result.validation = choose_residual_scale(model, windows, tokens, settings)
+    result.held_out = windows.held_out
     return result

@@ -1,18 +1,21 @@
-"""``builtin``: adapt a small motion diffusion transformer to the shot, then generate.
+"""``builtin``: continue each shot the way its own last frames prove best; adapt a model only when it can win.
 
-The CPU engine that needs no downloaded weights (see the README and
-``docs``-level notes in :mod:`lengthen.engines.flow`): it learns how *this* shot moves, generates
-optical-flow fields for the new frames with flow matching (by default a correction on the smoothed,
-damped extrapolation of the shot's motion, ``BuiltinSettings.prior``), and warps the real edge frame
-at full resolution by the composed flows. Identity acts three times: the characters' banks become
-identity tokens the model cross-attends to; an identity preservation loss on the warped faces
-(through our differentiable dlib embedder) shapes the motion while adapting; and each character's
-face found near the cut moves as one rigid piece in the warp (``flow.rigid_faces``), which keeps the
-face detectable where a free warp stretches it.
+The CPU engine that needs no downloaded weights. Self-validation (``engines.candidates``) hides the
+shot's last known frames and scores every candidate on them: freeze, the raw, damped and slowed
+flow extrapolations (the baseline engines' own frames), rigid faces on or off per character, and,
+only when the cheap ones leave room (they are further than ``skip_margin_db`` from the held-out
+frames' own measured motion), the learned correction at several scales. The winner continues the
+shot; ``info["selection"]`` (in ``report.json``) is the table of candidates and why.
 
-The adapted weights are cached per shot (media, shot range, direction, quality, seed and identity
-strength; not the length), so a re-render with another length, or the next candidate of a
-best-of-N run, starts at once.
+The learned candidate: a small motion diffusion transformer adapted to the shot generates
+optical-flow fields for the new frames with flow matching (a correction on the smoothed, damped
+extrapolation of the shot's motion, ``BuiltinSettings.prior``), and the real edge frame is warped at
+full resolution by the composed flows. Identity acts on it through identity tokens the model
+cross-attends to and an identity preservation loss on the warped faces while adapting (each can be
+switched off: ``identity_attention``, ``identity_loss``); rigid faces act on every moving candidate.
+
+The adapted weights are cached per shot (media, shot range, direction, settings and banks; not the
+length), so a re-render with another length starts at once.
 """
 
 from __future__ import annotations
@@ -38,12 +41,12 @@ class BuiltinEngine:
         self.settings = settings or EngineSettings()
         # the last adaptation, in memory: best-of-N candidates (same shot, direction and base seed,
         # another sampling seed) reuse its flows and weights without reading the disk cache
-        self._adapted: tuple | None = None
+        self._memo: tuple | None = None
 
     # -- settings ------------------------------------------------------------------------------
     def preset(self, request: GenerateRequest) -> BuiltinSettings:
-        """The adaptation's settings: seeded by the base seed, so every candidate shares them
-        (and the cache); a candidate's own seed (``request.seed``) only drives sampling."""
+        """The adaptation's settings: seeded by the base seed, so every best-of-N candidate shares
+        them (and the cache); a candidate's own seed (``request.seed``) only drives sampling."""
         s = request.settings
         changes = {"seed": s.seed, "identity_strength": s.identity_strength}
         if s.steps:
@@ -51,6 +54,8 @@ class BuiltinEngine:
         for key in ("adapt_seconds", "adapt_steps"):  # tests and benchmarks bound adaptation exactly
             if getattr(s, key) is not None:
                 changes[key] = getattr(s, key)
+        if s.adapt_steps is not None and s.adapt_seconds is None:  # a step budget alone: load-independent
+            changes["adapt_seconds"] = None
         return BuiltinSettings.preset(s.quality, **changes)
 
     # -- identity ------------------------------------------------------------------------------
@@ -60,33 +65,33 @@ class BuiltinEngine:
 
         return [torch.from_numpy(np.asarray(b.reference_embeddings(), dtype=np.float32)) for b in banks if len(b)]
 
-    def _faces(self, frames: np.ndarray, banks, preset: BuiltinSettings, progress):
-        """FaceSupervision for the frames nearest the cut: one slot per bank, detected every few
-        frames with the dlib backend and assigned to the closest bank. None without faces."""
-        import torch
+    @staticmethod
+    def _usable(banks, preset: BuiltinSettings):
+        if preset.identity_strength <= 0:
+            return []
+        return [b for b in banks if len(b) and b.backend == "dlib"]
 
+    @staticmethod
+    def _detect(frames: np.ndarray, usable, picks, found: dict, progress) -> dict:
+        """Detect the characters' faces in ``frames[i]`` for ``i`` in ``picks`` (skipping frames in
+        ``found``): ``found[i] = {slot: chip affine (2, 3)}``, slot = index into ``usable``, each
+        face assigned to the closest bank above the same-person threshold."""
         from ..faces.backends.registry import get_backend
-        from .adapt import FaceSupervision
-
-        usable = [b for b in banks if len(b) and b.backend == "dlib"]
-        if not usable or preset.identity_strength <= 0:
-            return None, usable
-        backend = get_backend("dlib")
-        t = len(frames)
-        stride = FACE_STRIDE.get(preset.quality, 4)
-        picks = sorted({*range(t - 1, max(-1, t - 1 - preset.window_span), -stride)})
         from ..faces.scan import detect_faces
         from .rerank import present_threshold, scoring_settings
 
+        todo = [i for i in picks if i not in found]
+        if not usable or not todo:
+            return found
+        backend = get_backend("dlib")
         settings = scoring_settings(usable)
         centroids = np.stack([b.centroid for b in usable])  # B D
         threshold = present_threshold(backend)
-        affines = torch.zeros((t, len(usable), 2, 3))
-        present = torch.zeros((t, len(usable)), dtype=torch.bool)
-        for k, i in enumerate(picks):
+        for k, i in enumerate(todo):
             if progress is not None:
-                progress.report("faces in context", k, len(picks))
+                progress.report("faces in context", k, len(todo))
                 progress.check()
+            found[i] = {}
             dets = detect_faces(backend, frames[i], settings)
             if not dets:
                 continue
@@ -95,36 +100,52 @@ class BuiltinEngine:
             for b in range(len(usable)):
                 f = int(sims[:, b].argmax())
                 if sims[f, b] >= threshold and int(sims[f].argmax()) == b:
-                    affines[i, b] = torch.from_numpy(
-                        backend.chip_affines(dets[f].landmarks[None].astype(np.float64))[0]
-                    ).float()
-                    present[i, b] = True
+                    found[i][b] = backend.chip_affines(dets[f].landmarks[None].astype(np.float64))[0]
+        return found
+
+    def _faces(self, frames: np.ndarray, usable, preset: BuiltinSettings, found: dict, progress):
+        """FaceSupervision for the frames nearest the cut (every few frames), None without faces."""
+        import torch
+
+        from ..faces.backends.registry import get_backend
+        from .adapt import FaceSupervision
+
+        if not usable:
+            return None
+        t = len(frames)
+        stride = FACE_STRIDE.get(preset.quality, 4)
+        picks = sorted({*range(t - 1, max(-1, t - 1 - preset.window_span), -stride)})
+        self._detect(frames, usable, picks, found, progress)
+        affines = torch.zeros((t, len(usable), 2, 3))
+        present = torch.zeros((t, len(usable)), dtype=torch.bool)
+        for i in picks:
+            for b, a in found.get(i, {}).items():
+                affines[i, b] = torch.from_numpy(np.asarray(a)).float()
+                present[i, b] = True
         if not bool(present.any()):
-            return None, usable
+            return None
         return FaceSupervision(
             frames=frames,
             affines=affines,
             present=present,
             characters=torch.arange(len(usable)),
-            embed_fn=backend.embedder,
+            embed_fn=get_backend("dlib").embedder,
             chip_size=150,
-        ), usable
+        )
 
     @staticmethod
-    def _face_regions(faces, frame_size: tuple[int, int], work_size: tuple[int, int]) -> list[list[float]]:
-        """``(cx, cy, r)`` in working px of each character's face nearest the cut (its chip square:
-        the face plus dlib's 25% padding), for ``flow.rigid_faces``."""
+    def _regions(found: dict, i: int, frame_size: tuple[int, int], work_size: tuple[int, int]) -> dict:
+        """``{slot: (cx, cy, r)}`` in working px of each character's face in frame ``i`` (its chip
+        square: the face plus dlib's 25% padding), for ``flow.rigid_faces``."""
+        import torch
+
         from ..identity.loss import face_regions
 
-        if faces is None:
-            return []
-        regions = []
-        for slot in range(faces.present.shape[1]):
-            seen = np.nonzero(faces.present[:, slot].numpy())[0]
-            if len(seen):
-                a = faces.affines[int(seen[-1]), slot][None]
-                regions += face_regions(a, frame_size, (work_size[1], work_size[0]), faces.chip_size)
-        return regions
+        out = {}
+        for slot, a in found.get(i, {}).items():
+            a = torch.from_numpy(np.asarray(a, dtype=np.float64))[None]
+            out[slot] = face_regions(a, frame_size, (work_size[1], work_size[0]), 150)[0]
+        return out
 
     # -- cache ---------------------------------------------------------------------------------
     @staticmethod
@@ -136,24 +157,49 @@ class BuiltinEngine:
                 "shot": request.cache_key or "",
                 "settings": preset.to_dict(),
                 "banks": [[b.id, len(b)] for b in banks],
-                "v": 2,
+                "v": 3,
             },
             sort_keys=True,
         )
         return cache_dir("builtin", hashlib.sha1(key.encode()).hexdigest()[:20])
 
-    def _adapt(self, request, preset, frames, context, folder, banks, progress):
-        """(model, encoder, cached, (steps, seconds, regions, residual_scale, validation)): the
-        weights adapted to this shot, from the disk cache or adapted now (and cached)."""
-        from .adapt import adapt, build_models
+    def _adapted(self, request, preset, frames, banks, usable, found, progress, timings):
+        """The context and the model adapted to the shot: ``(context, model, identity tokens or None,
+        steps, seconds, source)``, source "adapted", "disk cache" or "memory" (an earlier best-of-N
+        candidate's adaptation of the same frames)."""
         from .flow import work_size_for
+        from .sample import HEAD, TAIL, MotionContext
 
-        h, w = frames.shape[1:3]
-        size = work_size_for(w, h, preset.work_width, preset.patch_size)
-        face_dim = banks[0].embedding_dim if banks else 128
+        folder = self._cache_folder(request, preset, banks)
+        key = (str(folder), request.direction, hashlib.sha1(frames.tobytes()).hexdigest())
+        if self._memo is not None and self._memo[0] == key:
+            return (*self._memo[1:], "memory")
+        t0 = time.perf_counter()
+        context = MotionContext.from_frames(
+            frames,
+            work_size_for(frames.shape[2], frames.shape[1], preset.work_width, preset.patch_size),
+            TAIL if request.direction == "tail" else HEAD,
+            preset.flow_source_width,
+        )
+        timings["flows"] = round(timings.get("flows", 0.0) + time.perf_counter() - t0, 3)
+        model, tokens, steps, seconds, cached = self._adapt_model(
+            request, preset, frames, context, folder, banks, usable, found, progress, timings
+        )
+        self._memo = (key, context, model, tokens, steps, seconds)
+        return context, model, tokens, steps, seconds, "disk cache" if cached else "adapted"
+
+    def _adapt_model(self, request, preset, frames, context, folder, banks, usable, found, progress, timings):
+        """``(model, identity tokens or None, steps, seconds, cached)``: from the disk cache when this
+        shot was adapted before, else adapted now (and cached)."""
+        import torch
+
+        from .adapt import adapt, build_models
+
+        face_dim = usable[0].embedding_dim if usable else 128
         model, encoder = build_models(preset, face_dim=face_dim)
-        self._faces_seconds = 0.0
-        if (folder / "model" / "config.json").is_file():
+        cached = (folder / "model" / "config.json").is_file()
+        tokens_banks = self._bank_tensors(usable)
+        if cached:
             from ..identity.encoder import IdentityEncoder
             from ..models.motion_transformer import MotionTransformer
 
@@ -161,108 +207,238 @@ class BuiltinEngine:
             if (folder / "identity").is_dir():
                 encoder = IdentityEncoder.from_pretrained(folder / "identity")
             meta = json.loads((folder / "adapt.json").read_text())
-            adapted = (
-                meta["steps"],
-                meta["seconds"],
-                meta.get("face_regions", []),
-                meta.get("residual_scale", 1.0),
-                meta.get("validation", {}),
+            steps, seconds = meta["steps"], meta["seconds"]
+        else:
+            t1 = time.perf_counter()
+            faces = self._faces(frames, usable, preset, found, progress) if preset.identity_loss else None
+            timings["faces"] = round(timings.get("faces", 0.0) + time.perf_counter() - t1, 3)
+            attend = bool(tokens_banks) and preset.identity_attention
+            if faces is not None and not tokens_banks:
+                faces = None
+            result = adapt(
+                model,
+                encoder if (attend or faces is not None) else None,
+                context,
+                preset,
+                progress,
+                banks=(tokens_banks or None) if (attend or faces is not None) else None,
+                faces=faces,
             )
-            return model, encoder, True, adapted
-        t1 = time.perf_counter()
-        faces, _ = self._faces(frames, banks, preset, progress)
-        self._faces_seconds = round(time.perf_counter() - t1, 3)
-        regions = self._face_regions(faces, (w, h), size)
-        tokens_banks = self._bank_tensors(banks)
-        result = adapt(model, encoder, context, preset, progress, banks=tokens_banks or None, faces=faces)
-        self._save(folder, result, result.steps, result.seconds, faces is not None, regions)
-        adapted = (result.steps, result.seconds, regions, result.residual_scale, result.validation)
-        return model, encoder, False, adapted
+            steps, seconds = result.steps, result.seconds
+            self._save(folder, result, steps, seconds, faces is not None)
+        tokens = None
+        if tokens_banks and preset.identity_attention:
+            with torch.no_grad():
+                encoder.eval()
+                tokens = encoder(tokens_banks)[None]
+        return model, tokens, steps, seconds, cached
 
     # -- generate ------------------------------------------------------------------------------
     def generate(self, request: GenerateRequest, progress) -> GenerateResult:
-        import torch
-
-        from .flow import compose_and_warp, work_size_for
-        from .sample import HEAD, TAIL, MotionContext, sample
+        from .candidates import Selection, cheap_flows, cheap_recipes, learned_recipes, psnr
+        from .flow import compose_and_warp, context_flows, work_size_for
+        from .sample import sample
 
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         preset = self.preset(request)
         frames = request.context if request.direction == "tail" else request.context[::-1]
         frames = np.ascontiguousarray(frames[-preset.context_needed :])
+        t_len = len(frames)
         h, w = frames.shape[1:3]
         size = work_size_for(w, h, preset.work_width, preset.patch_size)
+        held = preset.holdout_frames if preset.validate and t_len >= preset.holdout_frames + 3 else 0
+        # the cheap candidates read the last 8 flows (flow.extrapolate_flows), before the held-out frames too
+        span = min(t_len, 9 + held)
+        history = context_flows(frames[-span:], size, preset.flow_source_width)
+        timings["flows"] = round(time.perf_counter() - t0, 3)
+
         banks = list(request.banks)
-        folder = self._cache_folder(request, preset, banks)
-        memo_key = (str(folder), request.direction, hashlib.sha1(frames.tobytes()).hexdigest())
-        tokens_banks = self._bank_tensors(banks)
-        if self._adapted is not None and self._adapted[0] == memo_key:
-            _, context, model, encoder, adapted = self._adapted
-            cached, source = True, "memory"
-            timings["flows"] = 0.0
-        else:
-            context = MotionContext.from_frames(
-                frames, size, TAIL if request.direction == "tail" else HEAD, preset.flow_source_width
+        usable = self._usable(banks, preset)
+        found: dict = {}
+        origin_i, last_i = t_len - held - 1, t_len - 1
+        t1 = time.perf_counter()
+        if preset.rigid_faces and usable:
+            self._detect(frames, usable, [origin_i, last_i] if held else [last_i], found, progress)
+        timings["faces"] = round(time.perf_counter() - t1, 3)
+        names = {slot: (b.name or b.id) for slot, b in enumerate(usable)}
+
+        def warp(origin, flows, recipe, regions):
+            faces = list(regions) if recipe.moving else []
+            return compose_and_warp(
+                origin, flows, blur_sigma=recipe.blur, faces=faces, face_radius=preset.rigid_face_radius
             )
-            timings["flows"] = round(time.perf_counter() - t0, 3)
-            model, encoder, cached, adapted = self._adapt(request, preset, frames, context, folder, banks, progress)
-            source = "disk cache" if cached else "adapted"
-            timings["faces"] = self._faces_seconds
-            self._adapted = (memo_key, context, model, encoder, adapted)
-        steps, seconds, regions, residual_scale, validation = adapted
-        timings["adapt"] = round(seconds, 3)
+
+        sel = Selection(held_out=held)
+        recipes = {r.name: r for r in cheap_recipes(preset)}
+        rigid_slots: set[int] = set()
         t2 = time.perf_counter()
-        tokens = None
-        if tokens_banks and preset.identity_strength > 0:
-            with torch.no_grad():
-                encoder.eval()
-                tokens = encoder(tokens_banks)[None]
-        flows = sample(
-            model,
-            context,
-            request.frames,
-            preset,
-            identity_tokens=tokens,
-            progress=progress,
-            seed=request.seed,
-            residual_scale=residual_scale,
-        )
-        timings["sample"] = round(time.perf_counter() - t2, 3)
-        t3 = time.perf_counter()
-        out = compose_and_warp(
-            frames[-1],
-            flows.numpy(),
-            blur_sigma=preset.warp_blur_sigma,
-            faces=regions if preset.rigid_faces else (),
-            face_radius=preset.rigid_face_radius,
-        )
-        timings["warp"] = round(time.perf_counter() - t3, 3)
+        if held:
+            origin, truth = frames[origin_i], frames[t_len - held :]
+            before = history[:-held]
+            sel.oracle_psnr = max(
+                psnr(truth, compose_and_warp(origin, history[-held:], blur_sigma=b))
+                for b in sorted({0.0, preset.warp_blur_sigma})
+            )
+            outs = {}
+            for r in recipes.values():
+                tc = time.perf_counter()
+                outs[r.name] = warp(origin, cheap_flows(r, before, held), r, ())
+                sel.rows.append(
+                    {"candidate": r.name, "psnr": psnr(truth, outs[r.name]), "seconds": time.perf_counter() - tc}
+                )
+            at_origin = self._regions(found, origin_i, (w, h), size)
+            if at_origin:  # rigid faces per character, decided in the face's own box
+                from .candidates import face_box
+
+                mover, _ = sel.best([n for n, r in recipes.items() if r.moving])
+                r = recipes[mover]
+                flows = cheap_flows(r, before, held)
+                for slot, region in at_origin.items():
+                    box = face_box(region, (w, h), size)
+                    if box is None:
+                        continue
+                    free = psnr(truth, outs[mover], box)
+                    rigid = psnr(truth, warp(origin, flows, r, [region]), box)
+                    sel.rigid[names[slot]] = {"free": round(free, 3), "rigid": round(rigid, 3), "kept": rigid > free}
+                    if rigid > free:
+                        rigid_slots.add(slot)
+                if rigid_slots:  # score the moving candidates as they will be made
+                    regions = [at_origin[s] for s in sorted(rigid_slots)]
+                    for row in sel.rows:
+                        r = recipes[row["candidate"]]
+                        if r.moving:
+                            tc = time.perf_counter()
+                            row["psnr"] = psnr(truth, warp(origin, cheap_flows(r, before, held), r, regions))
+                            row["seconds"] += time.perf_counter() - tc
+                            row["rigid_faces"] = [names[s] for s in sorted(rigid_slots)]
+        timings["candidates"] = round(time.perf_counter() - t2, 3)
+
+        # adapt only when a model can still win
+        learned_forced = preset.force is not None and preset.force.startswith("learned")
+        budget = preset.adapt_steps != 0 and (preset.adapt_seconds is None or preset.adapt_seconds > 0)
+        if not preset.validate:
+            want, sel.adaptation = True, "no self-validation (validate off): the learned correction is used"
+        elif not held:
+            want = False
+            sel.adaptation = f"skipped: {t_len} context frames are too few to hold out {preset.holdout_frames}"
+        else:
+            best_name, best_psnr = sel.best()
+            gap = sel.oracle_psnr - best_psnr
+            if preset.always_adapt or learned_forced:
+                want, sel.adaptation = True, "forced (always_adapt / force)"
+            elif not budget:
+                want, sel.adaptation = False, "skipped: no adaptation budget"
+            elif best_psnr >= preset.still_psnr_db:
+                want = False
+                sel.adaptation = f"skipped: {best_name} already fits the held-out frames ({best_psnr:.2f} dB)"
+            elif gap <= preset.skip_margin_db:
+                want = False
+                sel.adaptation = (
+                    f"skipped: {best_name} is within {gap:.2f} dB of the held-out frames' own measured motion "
+                    f"({sel.oracle_psnr:.2f} dB); a model cannot do better than that"
+                )
+            else:
+                want = True
+                sel.adaptation = f"ran: {best_name} is {gap:.2f} dB below the held-out frames' own measured motion"
+
+        model = tokens = context = None
+        steps, seconds, source = 0, 0.0, "none"
+        if want:
+            context, model, tokens, steps, seconds, source = self._adapted(
+                request, preset, frames, banks, usable, found, progress, timings
+            )
+            timings["adapt"] = round(seconds, 3)
+            learned = {r.name: r for r in learned_recipes(preset)}
+            recipes.update(learned)
+            if held:
+                origin, truth = frames[origin_i], frames[t_len - held :]
+                regions = [r for s, r in self._regions(found, origin_i, (w, h), size).items() if s in rigid_slots]
+                val = context.truncated(held)
+                for r in learned.values():
+                    tc = time.perf_counter()
+                    flows = sample(
+                        model, val, held, preset, identity_tokens=tokens, seed=request.seed, residual_scale=r.scale
+                    )
+                    row = {"candidate": r.name, "psnr": psnr(truth, warp(origin, flows.numpy(), r, regions))}
+                    row["seconds"] = time.perf_counter() - tc
+                    if regions:
+                        row["rigid_faces"] = [names[s] for s in sorted(rigid_slots)]
+                    sel.rows.append(row)
+
+        # the winner
+        if preset.force is not None:
+            if preset.force not in recipes:
+                raise ValueError(f"force={preset.force!r} is not a candidate: {', '.join(recipes)}")
+            sel.chosen, sel.why = preset.force, "forced by the settings (force)"
+        elif not held:
+            sel.chosen = "learned x1" if want else "motion"
+            sel.why = "no held-out frames to score on: " + (
+                "the learned correction in full" if want else "the motion prior"
+            )
+        else:
+            sel.chosen, score = sel.best()
+            ranked = sorted(sel.rows, key=lambda r: -r["psnr"])
+            runner = next((r for r in ranked if r["candidate"] != sel.chosen), None)
+            sel.why = f"best PSNR on the {held} held-out frames ({score:.2f} dB" + (
+                f"; next {runner['candidate']} {runner['psnr']:.2f} dB)" if runner else ")"
+            )
+        chosen = recipes[sel.chosen]
+        if not held and preset.rigid_faces:
+            rigid_slots = set(found.get(last_i, {}))
+
+        t4 = time.perf_counter()
+        if chosen.kind == "learned":
+            flows = sample(
+                model,
+                context,
+                request.frames,
+                preset,
+                identity_tokens=tokens,
+                progress=progress,
+                seed=request.seed,
+                residual_scale=chosen.scale,
+            ).numpy()
+        else:
+            flows = cheap_flows(chosen, history, request.frames)
+        timings["sample"] = round(time.perf_counter() - t4, 3)
+        t5 = time.perf_counter()
+        regions = [r for s, r in self._regions(found, last_i, (w, h), size).items() if s in rigid_slots]
+        out = warp(frames[-1], flows, chosen, regions)
+        timings["warp"] = round(time.perf_counter() - t5, 3)
+        timings["total"] = round(time.perf_counter() - t0, 3)
         if request.direction == "head":
             out = out[::-1].copy()
+        model_name = (
+            f"MotionTransformer {preset.quality} (width {preset.width}, {preset.num_blocks} blocks), "
+            "adapted to the shot"
+            if chosen.kind == "learned"
+            else f"{chosen.name} (chosen by self-validation)"
+        )
         return GenerateResult(
             frames=out,
             info={
                 "engine": self.name,
-                "model": f"MotionTransformer {preset.quality} (width {preset.width}, {preset.num_blocks} blocks), "
-                "adapted to the shot",
+                "model": model_name,
                 "seed": request.seed,
                 "quality": preset.quality,
                 "prior": preset.prior,
                 "work_size": list(size),
+                "chosen": sel.chosen,
+                "selection": sel.to_dict(),
                 "adapt_steps": steps,
-                "adapt_cached": cached,  # False: this call adapted the model
-                "adapt_source": source,  # adapted | disk cache | memory (an earlier candidate's)
-                "residual_scale": residual_scale,
-                "validation_flow_error": validation,
-                "rigid_faces": len(regions) if preset.rigid_faces else 0,
+                # False: this call adapted the model (the pipeline counts adaptations); None: nothing adapted
+                "adapt_cached": None if source == "none" else source != "adapted",
+                "adapt_source": source,  # adapted | disk cache | memory (an earlier candidate's) | none
+                "residual_scale": chosen.scale if chosen.kind == "learned" else None,
+                "rigid_faces": len(regions) if chosen.moving else 0,
                 "identity_tokens": 0 if tokens is None else int(tokens.shape[1]),
                 "seconds": timings,
             },
         )
 
     @staticmethod
-    def _save(folder, result, steps: int, seconds: float, identity_loss: bool, regions=()) -> None:
+    def _save(folder, result, steps: int, seconds: float, identity_loss: bool) -> None:
         """Save the adapted weights atomically (a cancelled run never leaves a half cache)."""
         import os
         import shutil
@@ -279,9 +455,6 @@ class BuiltinEngine:
                         "steps": steps,
                         "seconds": seconds,
                         "identity_loss": identity_loss,
-                        "face_regions": list(regions),
-                        "residual_scale": result.residual_scale,
-                        "validation": result.validation,
                     }
                 )
             )

@@ -49,9 +49,21 @@ class BuiltinSettings:
     warmup_steps: int = 20
     weight_decay: float = 0.0
     grad_clip: float = 1.0
-    # hold out the windows nearest the cut; after adapting, use only as much of the model's output
-    # as beat the prior on them (adapt.choose_residual_scale)
+    # self-validation (``engines.candidates``): the shot's last ``holdout_frames`` known frames are
+    # hidden, every candidate (freeze, raw / damped / slowed flow priors, the learned correction at
+    # each of ``learned_scales``, rigid faces on or off per character) continues the shot over them
+    # from the frame before, and the best PSNR against the real frames wins. Adaptation never sees
+    # the held-out frames, and is skipped when a cheap candidate already comes within
+    # ``skip_margin_db`` of the best any warp of the edge frame could do there (the measured flows'
+    # own warp), or reaches ``still_psnr_db`` (a still shot): nothing is left for a model to learn.
     validate: bool = True
+    holdout_frames: int = 4
+    skip_margin_db: float = 0.5
+    still_psnr_db: float = 40.0
+    learned_scales: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
+    slow_damping: float = 0.8  # the "motion-slow" candidate: the shot slowing to a stop
+    always_adapt: bool = False  # adapt even when a cheap candidate fits (tests, ablations)
+    force: str | None = None  # use this candidate whatever the scores say (ablations): a candidate name
     # share of training windows noised all the way (sigma = 1), the rest sigma ~ U(0, 1). One-step
     # sampling reads the model at sigma = 1 only, where its x0 is its estimate of the mean of what
     # follows; weighting training there is what lets the model beat the prior on the held-out
@@ -65,6 +77,8 @@ class BuiltinSettings:
     adapt_steps: int | None = None
     # identity preservation (needs faces + a differentiable embedder)
     identity_strength: float = 0.8  # scales the identity branch; 0 = off
+    identity_attention: bool = True  # identity tokens the model cross-attends to (ablation switch)
+    identity_loss: bool = True  # identity preservation loss while adapting (ablation switch)
     identity_weight: float = 1.0  # loss weight: generated face vs bank references
     identity_smooth_weight: float = 1.0  # loss weight: face embedding change frame to frame
     identity_relative: bool = True  # reference term only where a face is further from its bank than the real one
@@ -121,6 +135,12 @@ class BuiltinSettings:
             bad(f"prior {self.prior!r} is not one of {', '.join(PRIORS)}")
         if not 0 < self.motion_damping <= 1:
             bad("motion_damping must be in (0, 1]")
+        if self.holdout_frames < 0 or self.skip_margin_db < 0:
+            bad("holdout_frames and skip_margin_db must be >= 0")
+        if not all(0 < a <= 2 for a in self.learned_scales):
+            bad("learned_scales must lie in (0, 2]")
+        if not 0 < self.slow_damping <= 1:
+            bad("slow_damping must be in (0, 1]")
         if self.identity_strength < 0 or self.flow_scale <= 0:
             bad("identity_strength must be >= 0 and flow_scale > 0")
 
@@ -176,5 +196,6 @@ PRESETS: dict[str, BuiltinSettings] = {
         warp_blur_sigma=0.0,
         threads=1,
         motion_damping=0.95,
+        always_adapt=True,  # tiny tests the machinery: it always adapts (the others skip when a cheap candidate fits)
     ),
 }

@@ -69,14 +69,19 @@ def work_rgb(frames: np.ndarray, work_size: tuple[int, int]) -> np.ndarray:
 
 
 def pair_flows(
-    frames: np.ndarray, work_size: tuple[int, int], source_width: int = 320, settings: dict | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+    frames: np.ndarray,
+    work_size: tuple[int, int],
+    source_width: int = 320,
+    settings: dict | None = None,
+    backward_only: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Farneback flows of consecutive frames, both ways, at the working size.
 
     frames: uint8 ``(T, H, W, 3)``. Returns ``(backward, forward)``, float32 ``(T-1, 2, h, w)`` each:
     ``backward[i]`` on frame ``i+1``'s grid pointing into frame ``i``; ``forward[i]`` on frame ``i``'s
     grid pointing into frame ``i+1`` (the backward flows of the time-reversed sequence, reversed).
-    ``settings``: Farneback parameters (default :data:`FARNEBACK`).
+    ``settings``: Farneback parameters (default :data:`FARNEBACK`). ``backward_only``: skip the
+    forward flows (returned as None), half the cost.
     """
     import cv2
 
@@ -88,6 +93,8 @@ def pair_flows(
     src_h = max(8, int(round(src_w * height / width)))
     grey = [cv2.cvtColor(_resize(f, (src_w, src_h)), cv2.COLOR_RGB2GRAY) for f in frames]
     backward = np.stack([_measure(grey[i + 1], grey[i], work_size, settings) for i in range(len(grey) - 1)])
+    if backward_only:
+        return backward, None
     forward = np.stack([_measure(grey[i], grey[i + 1], work_size, settings) for i in range(len(grey) - 1)])
     return backward, forward
 
@@ -118,7 +125,7 @@ def _measure(a: np.ndarray, b: np.ndarray, work_size: tuple[int, int], settings:
 
 def context_flows(frames: np.ndarray, work_size: tuple[int, int], source_width: int = 320) -> np.ndarray:
     """Backward flows ``(T-1, 2, h, w)`` of the context frames (see module conventions)."""
-    return pair_flows(frames, work_size, source_width)[0]
+    return pair_flows(frames, work_size, source_width, backward_only=True)[0]
 
 
 def _blur_np(field: np.ndarray, sigma: float) -> np.ndarray:

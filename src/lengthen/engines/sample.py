@@ -55,6 +55,14 @@ class MotionContext:
             direction=direction,
         )
 
+    def truncated(self, k: int) -> "MotionContext":
+        """The same shot without its last ``k`` frames (the held-out frames self-validation scores on)."""
+        if k <= 0:
+            return self
+        if k > len(self.flows) - 1:
+            raise ValueError(f"cannot hold out {k} of {len(self.rgb)} context frames")
+        return MotionContext(self.rgb[:-k], self.flows[:-k], self.flows_reverse[:-k], self.direction)
+
     @property
     def work_size(self) -> tuple[int, int]:
         return self.rgb.shape[-1], self.rgb.shape[-2]

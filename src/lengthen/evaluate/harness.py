@@ -118,9 +118,13 @@ def evaluate(spec: EvalSpec, engines: list[str], request: ExtendRequest, out_dir
             "seconds_per_frame": round(seconds / spec.holdout, 3),
         }
         engine_info = outcome.report["directions"][spec.direction].get("engine_info", {})
-        for key in ("adapt_steps", "residual_scale"):  # the built-in engine's training, for benchmarks
+        for key in ("adapt_steps", "residual_scale", "chosen"):  # the built-in engine's choice, for benchmarks
             if engine_info.get(key) is not None:
                 rows[name][key] = engine_info[key]
+        if "selection" in engine_info:
+            rows[name]["selection"] = engine_info["selection"]
+        if isinstance(engine_info.get("seconds"), dict):
+            rows[name]["engine_seconds"] = engine_info["seconds"]
     return {
         "media": str(spec.media),
         "known": [spec.first, known_last],
