@@ -206,6 +206,8 @@ def test_media_matrix_cell(name, tmp_path, capsys):
         "--json",
     )
     assert code == 0, stderr
+    if src.vfr or src.color_tags.hdr:  # the timeline says what it did with the footage, too
+        assert f"lengthen timeline: note: {clip}: " in stderr
     summary = json.loads(stdout)
     (shot,) = summary["shots"]
     spliced = shot["spliced"]

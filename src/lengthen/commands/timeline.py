@@ -250,6 +250,8 @@ def run(args) -> int:
     manifest.record_output(out)  # ours: the next run of the same command may replace it
     for w in warnings:
         print(f"lengthen timeline: warning: {w}", file=sys.stderr)
+    for note in sorted({f"{o.spec.media}: {n}" for o in outcomes for n in o.report.get("source_notes", ())}):
+        print(f"lengthen timeline: note: {note}", file=sys.stderr)  # VFR conform, HDR (once per media file)
     for o in failed:
         print(f"lengthen timeline: failed {o.error}", file=sys.stderr)
     summary = {

@@ -188,7 +188,9 @@ class PanelState:
             for c in doc.clips:
                 if str(c.media) not in sizes:
                     info = probe(c.media)
-                    sizes[str(c.media)] = (info.height, info.width)
+                    sizes[str(c.media)] = (  # upright, as engines see the frames
+                        (info.width, info.height) if info.rotation % 180 else (info.height, info.width)
+                    )
             start = doc.timeline.global_start_time
             record_start = from_rational_time(start, timeline_rate(doc.timeline)) if start is not None else 0
         except BaseException:
