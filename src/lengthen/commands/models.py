@@ -58,8 +58,10 @@ def rows(model_path=None, allow_download: bool = False, only=None) -> list[dict]
                 "download": presets.download_command(p),
                 "native_fps": f"clip rate up to {p['follow_rate_up_to']}"
                 if p.get("follow_rate_up_to")
-                else p["native_fps"],
-                "frame_grid": f"{p['frame_multiple']}k+1 frames, sizes divisible by {p['spatial_multiple']}",
+                else p.get("native_fps"),  # None: not a video model (the optional captioner)
+                "frame_grid": f"{p['frame_multiple']}k+1 frames, sizes divisible by {p['spatial_multiple']}"
+                if "frame_multiple" in p
+                else None,
                 "gpu_gb": {o or "none": presets.estimate_gb(p, *p["vram"]["at"], offload=o) for o in presets.OFFLOADS},
                 "licence": p.get("licence"),
                 "description": p.get("description", ""),
@@ -83,11 +85,12 @@ def run(args) -> int:
             print(f"{r['name']:<14} {r['status']}")
             continue
         gb = r["gpu_gb"]
-        print(
-            f"{r['name']:<14} {r['status']:<8} {r['repo']}@{r['revision']}  ({r['native_fps']} fps, "
-            f"{r['frame_grid']}; "
-            f"~{gb['none']:g} GB, {gb['model']:g} GB with --offload model)"
+        what = (
+            f"{r['native_fps']} fps, {r['frame_grid']}; ~{gb['none']:g} GB, {gb['model']:g} GB with --offload model"
+            if r["native_fps"] is not None
+            else r["description"]
         )
+        print(f"{r['name']:<14} {r['status']:<8} {r['repo']}@{r['revision']}  ({what})")
         if r["path"]:
             print(f"{'':<14} at {r['path']}")
         else:

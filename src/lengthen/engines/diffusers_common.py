@@ -224,10 +224,11 @@ def _finish_placing(pipe, settings: EngineSettings) -> None:
 # ---- prompts, memory, errors -----------------------------------------------------------------
 
 
-def describe_shot(context: np.ndarray | None, banks=()) -> str:
-    """What the shot shows, in neutral words: who is on screen (real bank names, else a count of
-    the characters found), whether the camera holds still or moves (global shift between the first
-    and last context frames), and the light level. Never guesses at content it cannot measure."""
+def describe_shot(context: np.ndarray | None, banks=(), caption: str = "") -> str:
+    """What the shot shows, in neutral words: the local captioner's sentence about the frame at the
+    cut when one is installed (:mod:`lengthen.engines.caption`), who is on screen (real bank names,
+    else a count of the characters found), whether the camera holds still or moves (global shift
+    between the first and last context frames), and the light level."""
     names = [str(getattr(b, "name", "") or "").strip() for b in banks]
     real = [n for n in dict.fromkeys(names) if n and not _AUTO_NAME.match(n)]
     count = len(banks)
@@ -240,7 +241,7 @@ def describe_shot(context: np.ndarray | None, banks=()) -> str:
             who += f" ({', '.join(real)})"
     else:
         who = "the same scene"
-    parts = [who]
+    parts = ([caption] if caption else []) + [who]
     if context is not None and len(context) >= 2:
         parts += _camera_and_light(np.asarray(context))
     return ", ".join(parts)
@@ -269,10 +270,10 @@ def _camera_and_light(context: np.ndarray) -> list[str]:
     return [p for p in (camera, light) if p]
 
 
-def build_prompt(banks, user_prompt: str | None, context: np.ndarray | None = None) -> str:
+def build_prompt(banks, user_prompt: str | None, context: np.ndarray | None = None, caption: str = "") -> str:
     """The shot's own prompt (``--prompt``, the spec file or the panel), if any, then a neutral
     description asking for the same shot (:func:`describe_shot`)."""
-    shows = describe_shot(context, banks)
+    shows = describe_shot(context, banks, caption)
     base = f"The same shot continues without a cut: {shows}, same framing, same lighting, natural motion."
     user = (user_prompt or "").strip()
     return f"{user.rstrip('.')}. {base}" if user else base
@@ -395,6 +396,7 @@ class DiffusersEngine:
         self.device = None
         self._pipe = None
         self.last_info: dict = {}
+        self._captions: dict[str, str] = {}
 
     # -- hooks -----------------------------------------------------------------------------
     def pipeline_class(self, index: dict, folder: Path) -> str:
@@ -508,6 +510,18 @@ class DiffusersEngine:
             progress.report("load", 1, 1, str(folder))
         return self._pipe
 
+    def caption(self, frame: np.ndarray) -> str:
+        """The optional local captioner's sentence about the frame at the cut ("" without one);
+        on the CPU, so the video model keeps the GPU; once per frame."""
+        import hashlib
+
+        from . import caption
+
+        key = hashlib.sha1(np.ascontiguousarray(frame).tobytes()).hexdigest()
+        if key not in self._captions:
+            self._captions[key] = caption.describe(frame, bool(self.settings.allow_download))
+        return self._captions[key]
+
     # -- the template ---------------------------------------------------------------------------
     def generate(self, request: GenerateRequest, progress=None) -> GenerateResult:
         import torch
@@ -535,7 +549,10 @@ class DiffusersEngine:
         working = grid.resample_context(working, request.rate, plan.native, n_native)  # at the model's rate
         self.generator = torch.Generator("cpu").manual_seed(int(request.seed))
         self.current = plan
-        self.prompt = build_prompt(request.banks, _prompt_of(request, self.settings), request.context)
+        edge_frame = request.context[-1] if tail else request.context[0]
+        self.prompt = build_prompt(
+            request.banks, _prompt_of(request, self.settings), request.context, self.caption(edge_frame)
+        )
         started = time.perf_counter()
         # seq: everything known, ordered from the far end of the context to the growing edge
         seq = list(working[::-1])
