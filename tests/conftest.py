@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the panel's own settings (recent files) go to a throwaway file, never the user's (tests/ui sets one per test)
+os.environ.setdefault(
+    "LENGTHEN_PANEL_SETTINGS", os.path.join(tempfile.mkdtemp(prefix="lengthen-test-settings-"), "panel.ini")
+)
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -233,11 +233,21 @@ def test_takes_run_selected_and_ab_compare(qtbot, window, cut):
     w.preview.compare_box.activated.emit(w.preview.compare_box.currentIndex())
     qtbot.waitUntil(lambda: w.preview.compare is not None, timeout=WAIT)
     assert len(w.preview.picture.pixmaps) == 2  # A | B side by side
+    w.preview.compare_box.setCurrentIndex(w.preview.compare_box.findData(-2))  # before / after
+    w.preview.compare_box.activated.emit(w.preview.compare_box.currentIndex())
+    qtbot.waitUntil(lambda: w.preview.compare is not None and "label" in w.preview.compare, timeout=WAIT)
+    assert w.preview.picture.labels == ["after", "before: edge held"]
     w.preview.takes.setCurrentRow(0)
     w.preview.use_take.click()
     assert console.outcome is console.takes[0]
     w.undo_action.trigger()
     assert console.outcome is console.takes[1]
+    # Fill handles would silently discard the takes: it says so, and Undo brings them back
+    w.handles.setValue(30)
+    w.fill_action.trigger()
+    assert console.outcome is None and "console discard their results" in w.messages[-1]
+    w.undo_action.trigger()
+    assert console.outcome is console.takes[1] and len(console.takes) == 2
     # the project keeps both takes and the one in use
     st.save_project()
     data = json.loads((st.project_dir / "project.json").read_text())

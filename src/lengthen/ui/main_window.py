@@ -81,6 +81,18 @@ def preview_pair(spec, take, other, direction: str, source_frames: int, width: i
 EXPORT_FILTERS = ("OTIO (*.otio)", "OTIO bundle (*.otioz)", "OTIO, clips spliced with their new frames (*.otio)")
 
 
+def before_frames(data: dict) -> dict:
+    """The "before" side of a before/after view: what the edit shows without the new frames, the
+    source's edge frame held where frames were generated."""
+    import numpy as np
+
+    frames, generated = data["frames"], data["generated"]
+    source = [i for i, g in enumerate(generated) if not g]
+    edge = source[0] if generated and generated[0] else source[-1]
+    held = np.stack([frames[edge] if g else f for f, g in zip(frames, generated)])
+    return {**data, "frames": held, "seed": "before", "label": "before: edge held"}
+
+
 def _group(title: str, widget: QWidget) -> QGroupBox:
     box = QGroupBox(title)
     lay = QVBoxLayout(box)
@@ -175,7 +187,7 @@ class MainWindow(QMainWindow):
             self.addAction(a)
         self.fill_action = self._action(
             "&Fill handles",
-            lambda: st.fill_handles(self.handles.value()),
+            self.fill_handles,
             "Ctrl+H",
             "handles mode: every shot gets the head and tail frames it lacks for this many handles",
         )
@@ -341,6 +353,18 @@ class MainWindow(QMainWindow):
     def _gpu_known(self, available: bool) -> None:
         self.state.gpu = bool(available)
         self.settings_pane.refresh()
+
+    def fill_handles(self) -> None:
+        """Fill handles; say when that discarded results (Undo brings them back)."""
+        st = self.state
+        before = {r.clip_id for r in st.rows if r.outcome is not None}
+        st.fill_handles(self.handles.value())
+        lost = [r.clip.name for r in st.rows if r.clip_id in before and r.outcome is None]
+        if lost:
+            self.show_message(
+                f"Handles {st.handles} f: new lengths for {', '.join(lost)} discard their results; "
+                "Edit > Undo (Ctrl+Z) brings them back"
+            )
 
     # -- undo ------------------------------------------------------------------------------
     def _push_undo(self, label: str, before: dict, after: dict) -> None:
@@ -573,7 +597,7 @@ class MainWindow(QMainWindow):
         current = current if current in directions else ("tail" if "tail" in directions else directions[0])
         take = row.takes.index(row.outcome) if row.outcome in row.takes else 0
         compare = self.compare_take.get(row.clip_id, -1)
-        if not (0 <= compare < len(row.takes)) or compare == take:
+        if compare != -2 and (not (0 <= compare < len(row.takes)) or compare == take):
             compare = -1
         lines = [take_line(i, t, row.accepted, t is row.outcome) for i, t in enumerate(row.takes)]
         self.preview.set_takes(row.clip_id, lines, take, compare)
@@ -594,7 +618,7 @@ class MainWindow(QMainWindow):
             return
         b = self.compare_take.get(clip_id, -1)
         other = row.takes[b] if 0 <= b < len(row.takes) and row.takes[b] is not row.outcome else None
-        self._preview_key = (clip_id, id(row.outcome), direction, b if other is not None else -1)
+        self._preview_key = (clip_id, id(row.outcome), direction, b if other is not None or b == -2 else -1)
         self._start(
             Worker(preview_pair, row.spec, row.outcome, other, direction, 12, PREVIEW_WIDTH, name="preview"),
             done=lambda pair, c=clip_id: self._previewed(c, pair),
@@ -604,7 +628,8 @@ class MainWindow(QMainWindow):
         if clip_id != self.state.selected:
             return
         row = self.state.row(clip_id)
-        self.preview.set_preview(clip_id, pair[0], pair[1])
+        before = self.compare_take.get(clip_id, -1) == -2
+        self.preview.set_preview(clip_id, pair[0], before_frames(pair[0]) if before else pair[1])
         self.preview.set_status(row.accepted, self._reroll_why())
 
     def toggle_accept(self) -> None:

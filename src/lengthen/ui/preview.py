@@ -268,11 +268,12 @@ class PreviewPane(QWidget):
         self.use_take.setEnabled(len(lines) > 1)
         self.compare_box.clear()
         self.compare_box.addItem("A/B: off", -1)
+        self.compare_box.addItem("Before / after", -2)
         for i in range(len(lines)):
             if i != current:
                 self.compare_box.addItem(f"B: take {i + 1}", i)
         self.compare_box.setCurrentIndex(max(0, self.compare_box.findData(compare)))
-        self.compare_box.setEnabled(len(lines) > 1)
+        self.compare_box.setEnabled(bool(lines))
 
     def _choose(self, index: int) -> None:
         if self.clip_id is not None and index >= 0:
@@ -353,7 +354,10 @@ class PreviewPane(QWidget):
         labels = []
         if self.compare is not None and i < len(self.compare["frames"]):
             frames.append(pixmap(self.compare["frames"][i]))
-            labels = [f"A: seed {d.get('seed')}", f"B: seed {self.compare.get('seed')}"]
+            labels = [
+                f"A: seed {d.get('seed')}" if "label" not in self.compare else "after",
+                self.compare.get("label") or f"B: seed {self.compare.get('seed')}",
+            ]
         self.picture.show_pixmaps(frames, labels)
         self.bar.position = i
         self.bar.update()
