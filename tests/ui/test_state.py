@@ -100,6 +100,7 @@ def test_reroll_memory_estimate_and_project_round_trip(cut):
     assert state.request_for(console, None).settings.seed == 6
     state.set_engine("freeze")
     state.select("V1/2")
+    state.set_prompt("V1/2", "a man at a console, night")
     state.save_project()
     again = _open(cut)
     p2, c2 = again.rows
@@ -107,6 +108,7 @@ def test_reroll_memory_estimate_and_project_round_trip(cut):
     assert p2.outcome.generated[0].path == party.outcome.generated[0].path
     assert (c2.spec.head_frames, c2.seed, c2.outcome, len(c2.takes)) == (2, 6, None, 1)
     assert (again.engine, again.settings.seed, again.selected) == ("freeze", 5, "V1/2")
+    assert c2.spec.prompt == "a man at a console, night"
 
 
 def test_reopening_restores_handles_and_acceptances_exactly(cut):

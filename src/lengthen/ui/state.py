@@ -290,8 +290,12 @@ class PanelState:
         """The shot's own prompt for the GPU engines (empty: the run's ``--prompt`` or the default
         description). It travels in the row's ShotSpec to the render."""
         row = self.row(clip_id)
-        row.spec = replace(row.spec, prompt=(text or "").strip() or None)
-        self._emit("shots", row.clip_id)
+
+        def change():
+            row.spec = replace(row.spec, prompt=(text or "").strip() or None)
+            self._emit("shots", row.clip_id)
+
+        self._undoable(f"prompt of {row.clip.name}", change)
 
     def set_length(self, clip_id: str, direction: str, value) -> None:
         if direction not in ("head", "tail"):
@@ -599,6 +603,7 @@ class PanelState:
                 "seed": r.seed,
                 "seeds_tried": r.seeds_tried,
                 "accepted": r.accepted,
+                "prompt": getattr(r.spec, "prompt", None),
                 "takes": takes,
                 "take": next((i for i, t in enumerate(r.takes) if t is r.outcome), None),
             }
@@ -650,6 +655,8 @@ class PanelState:
             mode = saved.get("mode") if saved.get("mode") in ("handles", "lengths") else "handles"
             self._set_lengths(row, int(saved["head"]), int(saved["tail"]), mode, emit=False)
             row.seed, row.seeds_tried = saved.get("seed"), list(saved.get("seeds_tried") or [])
+            if saved.get("prompt"):
+                row.spec = replace(row.spec, prompt=str(saved["prompt"]))
             takes = saved.get("takes")
             if takes is None and saved.get("generated"):  # a project written before takes existed
                 takes = [{"generated": saved["generated"], "report": saved.get("report")}]
@@ -678,7 +685,13 @@ def _differs(a: dict, b: dict) -> bool:
         return True
     for key, x in a["rows"].items():
         y = b["rows"][key]
-        if (x[0].head_frames, x[0].tail_frames, x[1:3], x[5:]) != (y[0].head_frames, y[0].tail_frames, y[1:3], y[5:]):
+        if (x[0].head_frames, x[0].tail_frames, x[0].prompt, x[1:3], x[5:]) != (
+            y[0].head_frames,
+            y[0].tail_frames,
+            y[0].prompt,
+            y[1:3],
+            y[5:],
+        ):
             return True
         if x[4] is not y[4] or len(x[3]) != len(y[3]):
             return True
