@@ -1,6 +1,6 @@
-"""Per-shot prompts reach the real pipeline: `--prompt` on the command line, a spec file's
-``prompt`` (per clip and default) through `lengthen timeline`, and the panel's state model; the
-default names what the shot shows in neutral terms."""
+"""Per-shot prompts reach the real pipeline: `--prompt` on the command line and a spec file's
+``prompt`` (per clip and default) through `lengthen timeline` (the panel's: tests/ui/test_shot_prompt.py);
+the default names what the shot shows in neutral terms."""
 
 from __future__ import annotations
 
@@ -71,18 +71,3 @@ def test_prompt_from_the_spec_file_per_clip_and_default(shot, spy, tmp_path):
     bad = {**spec, "clips": [{"clip": "far", "prompt": 3}]}
     with pytest.raises(Exception, match="'prompt' must be text"):
         parse_spec(bad)
-
-
-def test_the_panel_state_carries_a_shot_prompt():
-    from dataclasses import replace
-
-    from lengthen.shots import ShotSpec
-    from lengthen.ui.state import PanelState, ShotRow
-
-    state = PanelState()
-    spec = ShotSpec(clip="a", media="/m.mov", rate=24, first=0, last=9, tail_frames=4, clip_id="V1/0")
-    clip = type("Clip", (), {"clip_id": "V1/0", "name": "a"})()
-    state.rows = [ShotRow(clip=clip, spec=spec)]
-    state.set_prompt("V1/0", "  Close-up, rain on the window ")
-    assert state.rows[0].spec.prompt == "Close-up, rain on the window"
-    assert replace(state.rows[0].spec, prompt=None) == spec
