@@ -352,7 +352,15 @@ def credentials_signer(request: ExtendRequest):
         if request.c2pa_cert or request.c2pa_key:
             raise
         return None, {"written": False, "reason": str(exc)}
-    return signer, {"written": True, "signer": signer.source, "note": signer.note()}
+    return (
+        signer,
+        {
+            "written": True,
+            "signer": signer.source,
+            "trusted_identity": signer.trusted_identity,  # False: local test identity; None: trust list decides
+            "note": signer.note(),
+        },
+    )
 
 
 def sign_media(path: Path, spec: ShotSpec, meta: dict, engine_info: dict, request: ExtendRequest, signer) -> dict:

@@ -67,6 +67,10 @@ def test_manifest_validates_with_the_library_reader_and_names_the_source(extende
     assert ours["model"] and ours["sound"] == {"method": "ambience", "sample_rate": 44100, "samples": 88288}
     assert ours["source_sha256"] == digest
     assert manifest["signature_info"]["common_name"].endswith("(NOT a trusted identity)")
+    assert (
+        report["credentials"]["trusted_identity"] is False
+        and "not a trusted identity" in report["credentials"]["note"]
+    )
     creds = report["directions"]["tail"]["credentials"]
     assert creds["written"] and creds["trusted_identity"] is False and "not a trusted identity" in creds["note"]
 
