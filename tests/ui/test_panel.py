@@ -122,6 +122,10 @@ def test_panel_workflow_with_characters_preview_and_export(qtbot, make_window, c
         if t.name.startswith("LENGTHEN") and t.kind == otio.schema.TrackKind.Video  # (audio twins beside them)
         for c in t.find_clips()
     ]
+    sound = [c for t in result.tracks if t.kind == otio.schema.TrackKind.Audio for c in t.find_clips()]
+    assert [(c.metadata["lengthen"]["source_clip"], c.metadata["lengthen"]["kind"]) for c in sound] == [
+        ("party", "audio")
+    ]
     assert sorted(
         (c.metadata["lengthen"]["source_clip"], c.metadata["lengthen"]["frames_generated"]) for c in generated
     ) == [("console", 6), ("party", 4)]
