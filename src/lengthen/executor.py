@@ -13,6 +13,8 @@ cancelled run leaves no partial file behind (the pipeline's writers are atomic).
 queue, ...) implements the same :meth:`Executor.run` without touching the pipeline: it calls
 ``monitor.started(i)`` when shot ``i`` begins, forwards that shot's stage reports to
 ``monitor.shot_progress(i).report(...)`` (as often as it can), and polls ``monitor.cancelled()``.
+In this process ``monitor.run_shot`` is ``pipeline.run_shot`` (this module imports no pipeline);
+a worker elsewhere imports :func:`lengthen.pipeline.run_shot` itself.
 """
 
 from __future__ import annotations
@@ -23,9 +25,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from .config import ExtendRequest
-    from .pipeline import ShotOutcome
     from .progress import Progress
-    from .shots import ShotSpec
+    from .shots import ShotOutcome, ShotSpec
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,12 @@ class RunMonitor:
     total, message), ``done`` (ShotOutcome) and ``failed`` (ShotOutcome whose ``error`` is set).
     """
 
-    def __init__(self, progress: Progress, on_event=None) -> None:
+    def __init__(self, progress: Progress, on_event=None, run_shot=None) -> None:
         self.progress = progress
         self.on_event = on_event or (lambda kind, index, *data: None)
+        # ``lengthen.pipeline.run_shot``, handed down by render_shots so this module needs no
+        # pipeline import (the pipeline imports it: one direction)
+        self.run_shot = run_shot
 
     def cancelled(self) -> bool:
         return self.progress.cancelled()
@@ -94,9 +98,7 @@ class LocalExecutor:
     name = "local"
 
     def run(self, jobs: Sequence[ShotJob], monitor: RunMonitor) -> Iterator[tuple[int, ShotOutcome]]:
-        from .pipeline import run_shot
-
         for i, job in enumerate(jobs):
             monitor.check()
             monitor.started(i)
-            yield i, run_shot(job, monitor.shot_progress(i))
+            yield i, monitor.run_shot(job, monitor.shot_progress(i))

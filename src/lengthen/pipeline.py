@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,29 +23,7 @@ from .errors import Cancelled, EngineError, LengthenError, MediaError, UsageErro
 from .executor import Executor, ShotJob
 from .fsutil import makedirs
 from .progress import SilentProgress
-from .shots import ShotSpec
-
-
-@dataclass
-class GeneratedMedia:
-    direction: str  # "head" | "tail"
-    path: Path  # written media: its frames 0..frames-1 are the generated frames
-    frames: int
-    source_first_frame: int  # position of the first generated frame on the source's frame line
-    start_timecode: str  # timecode of the first generated frame, continuous with the source
-    metadata: dict = field(default_factory=dict)  # goes into OTIO metadata["lengthen"]
-
-
-@dataclass
-class ShotOutcome:
-    spec: ShotSpec
-    generated: list[GeneratedMedia] = field(default_factory=list)
-    report: dict = field(default_factory=dict)
-    error: LengthenError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
+from .shots import GeneratedMedia, ShotOutcome, ShotSpec  # noqa: F401 (the outcome values, re-exported)
 
 
 class _Timer:
@@ -127,8 +105,8 @@ class Candidate:
 def _candidate(engine, req: GenerateRequest, backend, banks, timer, progress, clip: str) -> Candidate:
     """Generate one candidate (its sampling seed is ``req.seed``), match its seam and score it."""
     from .engines.rerank import candidate_score, identity_scores
-    from .evaluate.metrics import seam_and_motion
     from .media.color import match_seam
+    from .metrics import seam_and_motion
 
     context, n = req.context, req.frames
     with timer("generate"):
@@ -221,6 +199,11 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
     report["audio"] = (
         "generated" if sound is not None else ("off (--no-audio)" if not request.audio else "none in source")
     )
+    references = ()
+    if banks and getattr(engine, "reference_faces", 0):  # engines never read media: the faces are cut here
+        from .faces.references import reference_crops
+
+        references = reference_crops(banks, engine.reference_faces)
     for direction in spec.directions:
         n = spec.frames_for(direction)
         if limits.max_frames is not None and n > limits.max_frames:
@@ -251,6 +234,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             cache_key=f"{Path(spec.media).resolve()}|{spec.first}|{spec.last}|{direction}|{engine.name}|{request.settings.seed}",
             pixel_aspect=_sar(info.sar),
             prompt=getattr(spec, "prompt", None),
+            references=references,
         )
         candidates = [
             _candidate(engine, replace(shared, candidate=c), backend, banks, timer, progress, spec.clip)
@@ -458,7 +442,7 @@ def render_shots(
             if kind == "progress":
                 progress.report(*data)
 
-    monitor = RunMonitor(progress, on_event)
+    monitor = RunMonitor(progress, on_event, run_shot=run_shot)
     outcomes: list[ShotOutcome | None] = [None] * len(jobs)
     progress.report("shots", 0, len(jobs), jobs[0].spec.clip if jobs else "")
     for done, (i, outcome) in enumerate((executor or LocalExecutor()).run(jobs, monitor), start=1):

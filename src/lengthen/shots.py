@@ -1,4 +1,6 @@
-"""ShotSpec: one planned extension, the plain value that flows from planning to engines.
+"""ShotSpec: one planned extension, the plain value that flows from planning to engines; and
+what rendering it gives (:class:`ShotOutcome`, :class:`GeneratedMedia`), plain values that the
+pipeline makes and the timeline writers read.
 
 A shot is a run of source frames ``[first, last]`` (inclusive, 0-based display-order frame
 numbers of ``media``) that the engine may read as context; it never reads outside that run, so
@@ -12,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
+from pathlib import Path
 
-from .errors import UsageError
+from .errors import LengthenError, UsageError
 from .timecode import frames_to_timecode, is_drop_frame_timecode, offset_timecode, rate_str, timecode_to_frames
 
 
@@ -82,3 +85,25 @@ class ShotSpec:
         if self.timeline_rate is not None:
             data["timeline_rate"] = rate_str(self.timeline_rate)
         return data
+
+
+@dataclass
+class GeneratedMedia:
+    direction: str  # "head" | "tail"
+    path: Path  # written media: its frames 0..frames-1 are the generated frames
+    frames: int
+    source_first_frame: int  # position of the first generated frame on the source's frame line
+    start_timecode: str  # timecode of the first generated frame, continuous with the source
+    metadata: dict = field(default_factory=dict)  # goes into OTIO metadata["lengthen"]
+
+
+@dataclass
+class ShotOutcome:
+    spec: ShotSpec
+    generated: list[GeneratedMedia] = field(default_factory=list)
+    report: dict = field(default_factory=dict)
+    error: LengthenError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

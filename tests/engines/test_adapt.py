@@ -11,9 +11,9 @@ from torch import nn
 
 from lengthen.engines.adapt import FaceSupervision, adapt, build_models
 from lengthen.engines.builtin_settings import BuiltinSettings
-from lengthen.engines.flow import work_size_for
 from lengthen.engines.sample import HEAD, TAIL, MotionContext, sample
 from lengthen.errors import Cancelled, EngineError
+from lengthen.flow import work_size_for
 from lengthen.identity.loss import extract_chips
 from lengthen.progress import SilentProgress
 

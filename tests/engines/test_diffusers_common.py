@@ -14,8 +14,9 @@ from tiny_pipelines import make_bank, tiny_folder
 from lengthen.engines import diffusers_common as dc
 from lengthen.engines import grid, presets
 from lengthen.engines.base import EngineSettings
-from lengthen.engines.references import bank_crops, crop_with_margin, reference_images
+from lengthen.engines.references import reference_images
 from lengthen.errors import EngineError, ModelError, UsageError
+from lengthen.faces.references import bank_crops, crop_with_margin
 
 
 def square_frames(n: int, speed: float, size=(24, 200), side=8) -> np.ndarray:

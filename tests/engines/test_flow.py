@@ -1,4 +1,4 @@
-"""engines.flow: Farneback context flows, extrapolation, composition and the full-resolution warp."""
+"""lengthen.flow: Farneback context flows, extrapolation, composition and the full-resolution warp."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lengthen.engines import flow
+from lengthen import flow
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

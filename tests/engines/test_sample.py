@@ -10,8 +10,8 @@ import torch
 
 from lengthen.engines.adapt import build_models
 from lengthen.engines.builtin_settings import BuiltinSettings
-from lengthen.engines.flow import compose_and_warp
 from lengthen.engines.sample import MotionContext, euler_x0_step, flow_sigmas, prior_flows, sample
+from lengthen.flow import compose_and_warp
 from lengthen.progress import SilentProgress
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

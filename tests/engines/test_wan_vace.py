@@ -16,6 +16,7 @@ from tiny_pipelines import CallSpy, make_bank, tiny_folder
 from lengthen.engines import grid, wan_vace
 from lengthen.engines.base import EngineSettings, GenerateRequest, get_engine
 from lengthen.errors import Cancelled
+from lengthen.faces.references import reference_crops
 from lengthen.progress import SilentProgress
 
 RATE = Fraction(24000, 1001)
@@ -56,7 +57,11 @@ def test_tail_sends_context_mask_and_references_to_the_pipeline(engine, banks, m
     spy = CallSpy(monkeypatch, engine._pipe)
     progress = SilentProgress()
     res = engine.generate(
-        GenerateRequest(ctx, "tail", 6, RATE, banks=tuple(banks), settings=engine.settings), progress
+        # the pipeline cuts the references (engines never read media)
+        GenerateRequest(
+            ctx, "tail", 6, RATE, banks=tuple(banks), settings=engine.settings, references=reference_crops(banks)
+        ),
+        progress,
     )
     call = spy.calls[0]
     n, total = res.info["context_frames"], call["num_frames"]

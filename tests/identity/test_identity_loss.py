@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from lengthen.engines.flow import compose_displacements
+from lengthen.flow import compose_displacements
 from lengthen.identity.encoder import IdentityEncoder
 from lengthen.identity.loss import extract_chips, identity_loss, warped_chips
 from lengthen.models.motion_transformer import MotionTransformer

@@ -27,16 +27,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _read_rgb(path: str):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
     from ..errors import MediaError
+    from ..guards import read_image_rgb  # the one image reader
 
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise MediaError(f"cannot read image: {exc}", path=path) from exc
+    return read_image_rgb(path, MediaError)
 
 
 def embed_image(backend, path: str, raw: bool = False) -> dict:

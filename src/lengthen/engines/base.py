@@ -32,6 +32,9 @@ class GenerateRequest:
     # best-of-N: which candidate this is. Candidates share everything (an engine's adaptation to
     # the shot included) but the sampling seed, ``settings.seed + candidate``.
     candidate: int = 0
+    # per bank, ``(crops, how)``: reference faces with margin cut from the source by the pipeline
+    # (:mod:`lengthen.faces.references`) for engines that set ``reference_faces``; engines never read media
+    references: tuple = ()
     pixel_aspect: Fraction = Fraction(1)  # the source's sample aspect ratio (2 for 2x anamorphic)
     prompt: str | None = None  # this shot's own text (spec file, panel); wins over settings.prompt
 

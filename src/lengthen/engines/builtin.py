@@ -167,7 +167,7 @@ class BuiltinEngine:
         """The context and the model adapted to the shot: ``(context, model, identity tokens or None,
         steps, seconds, source)``, source "adapted", "disk cache" or "memory" (an earlier best-of-N
         candidate's adaptation of the same frames)."""
-        from .flow import work_size_for
+        from ..flow import work_size_for
         from .sample import HEAD, TAIL, MotionContext
 
         folder = self._cache_folder(request, preset, banks)
@@ -235,8 +235,8 @@ class BuiltinEngine:
 
     # -- generate ------------------------------------------------------------------------------
     def generate(self, request: GenerateRequest, progress) -> GenerateResult:
+        from ..flow import compose_and_warp, context_flows, work_size_for
         from .candidates import Selection, cheap_flows, cheap_recipes, learned_recipes, psnr
-        from .flow import compose_and_warp, context_flows, work_size_for
         from .sample import sample
 
         timings: dict[str, float] = {}

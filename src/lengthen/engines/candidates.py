@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import flow as flowlib
+from .. import flow as flowlib
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ other are the same rate (:func:`same_rate`): 23.976 material runs frame for fram
 model (and keeps its own timecode, which is the pipeline's). Otherwise frames are re-timed by
 **motion-compensated interpolation** (:func:`retime`): a frame wanted between two frames is the
 nearer one of the two, warped along the optical flow between them (our Farneback flow,
-:mod:`lengthen.engines.flow`) to the wanted instant. One source frame per output frame, never a
+:mod:`lengthen.flow`) to the wanted instant. One source frame per output frame, never a
 cross-fade, so moving edges stay single and sharp.
 
 * context -> model rate: native sample ``j`` lies ``j / native`` seconds from the edge, at
@@ -137,7 +137,7 @@ def source_frames_for(samples: int, clip_rate: Fraction, native: Fraction) -> in
 def _flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Full-resolution flow from uint8 frame ``a`` into ``b``, on ``a``'s grid (``a(p) ~ b(p +
     f(p))``): float32 ``(H, W, 2)`` in pixels (our Farneback flow, measured at 320 px wide)."""
-    from . import flow
+    from .. import flow
 
     h, w = a.shape[:2]
     return flow.one_flow(a, b, (w, h), settings=flow.RETIME_FARNEBACK).transpose(1, 2, 0).copy()

@@ -26,7 +26,7 @@ class MotionEngine:
         self.raw = raw  # raw: repeat the last flow, no smoothing/damping/blur (evaluation baseline)
 
     def generate(self, request: GenerateRequest, progress) -> GenerateResult:
-        from .flow import compose_and_warp, context_flows, work_size_for
+        from ..flow import compose_and_warp, context_flows, work_size_for
         from .sample import prior_flows
 
         t0 = time.perf_counter()
@@ -40,7 +40,7 @@ class MotionEngine:
             progress.report("motion", 1, 3, "flows measured")
             progress.check()
         if self.raw:
-            from .flow import extrapolate_flows
+            from ..flow import extrapolate_flows
 
             new = extrapolate_flows(flows, request.frames, window=1, smooth=0.0, damping=1.0, blur_sigma=0.0)
         else:  # the same extrapolation the built-in engine starts from (its motion prior)

@@ -2,7 +2,7 @@
 
 ``MotionContext.from_frames(frames, work_size, direction)`` prepares a shot's known frames in
 *generation order* (the cut after the last frame; for a head extension pass ``frames[::-1]`` and
-``direction=HEAD``): working-resolution RGB and Farneback flows both ways (``engines.flow``).
+``direction=HEAD``): working-resolution RGB and Farneback flows both ways (:mod:`lengthen.flow`).
 
 ``sample(model, context, n, settings, identity_tokens=None, progress=None)`` -> float32
 ``(n, 2, h, w)`` flows in working px/frame (backward flows, generation order), ready for
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import flow as flowlib
+from .. import flow as flowlib
 
 TAIL, HEAD = 0, 1
 

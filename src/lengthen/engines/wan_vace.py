@@ -67,6 +67,7 @@ def vace_inputs(context: np.ndarray, total: int, direction: str):
 class WanVaceEngine(DiffusersEngine):
     name = "wan-vace"
     pipeline_classes = ("WanVACEPipeline",)
+    reference_faces = 2  # per character: the pipeline cuts them with margin (GenerateRequest.references)
 
     def context_size(self, available: int, direction: str) -> int:
         c = min(available, int(self.quality["context"]))
@@ -96,6 +97,7 @@ class WanVaceEngine(DiffusersEngine):
                 per_bank=1 if strength <= 1.0 else 2,
                 size=min(gh, gw),
                 max_images=int(option(self.settings, "max_references", 3)),
+                references=request.references,
             )
         self.last_info = {"references": record, "conditioning_scale": 1.0}
         result = pipe(

@@ -17,8 +17,8 @@ import numpy as np
 from ..config import ExtendRequest
 from ..errors import UsageError
 from ..fsutil import makedirs
+from ..metrics import fidelity, seam_and_motion
 from ..shots import ShotSpec
-from .metrics import fidelity, seam_and_motion
 
 BASELINES = ("freeze", "flow-raw", "motion")
 

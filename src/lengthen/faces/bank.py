@@ -189,7 +189,7 @@ class IdentityBank:
 
     @classmethod
     def load(cls, folder: str | Path) -> "IdentityBank":
-        from PIL import Image
+        from ..guards import read_image_rgb
 
         folder = Path(folder)
         doc = _read_json(folder / "bank.json", BANK_SCHEMA, BANK_VERSION)
@@ -228,11 +228,7 @@ class IdentityBank:
         crops = np.zeros((len(faces), size, size, 3), np.uint8)
         for i, f in enumerate(faces):
             path = folder / str(f.get("crop", f"crops/{i:06d}.png"))
-            try:
-                with Image.open(path) as im:
-                    crop = np.asarray(im.convert("RGB"))
-            except (OSError, ValueError) as exc:
-                raise FaceError(f"unreadable face crop ({exc})", path=path) from None
+            crop = read_image_rgb(path, FaceError, "face crop")  # the one image reader
             if crop.shape != (size, size, 3):
                 raise FaceError(f"face crop is {crop.shape}, want ({size}, {size}, 3)", path=path)
             crops[i] = crop

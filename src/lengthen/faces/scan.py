@@ -124,15 +124,9 @@ def sample_frames(
 
 
 def _read_image(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from ..guards import read_image_rgb  # the one image reader
 
-    if not path.is_file():
-        raise MediaError("file not found", path=path)
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise MediaError(f"not a readable image ({exc.__class__.__name__})", path=path) from None
+    return read_image_rgb(path, MediaError)
 
 
 def _frames_of(

@@ -33,7 +33,7 @@ from typing import Callable
 
 import torch
 
-from ..engines.flow import gaussian_blur, sample_at
+from ..flow import gaussian_blur, sample_at
 
 
 def chip_points(affines: torch.Tensor, size: int) -> torch.Tensor:
@@ -120,13 +120,13 @@ def identity_loss(
     ``(B, F, 2, 3)`` its faces' chip affines; present ``(B, F)`` bool; references ``(B, F, D)`` the
     bank reference of each face's character. Returns ``(loss, {"ref": .., "smooth": ..})``.
     """
-    from ..engines.flow import compose_displacements
+    from ..flow import compose_displacements
 
     b, n = flows_px.shape[:2]
     f = affines.shape[1]
     disp = compose_displacements(flows_px)  # b n 2 h w
     if rigid:  # as the engine warps: each present face moves rigidly (``flow.rigid_faces``)
-        from ..engines.flow import rigid_faces
+        from ..flow import rigid_faces
 
         size = (last_frame.shape[-1], last_frame.shape[-2])
         disp = torch.stack(

@@ -2,10 +2,10 @@
 
 It continues a shot's motion: given context frames (their flows and RGB, clean) it predicts the
 flows of the next frames from noised flows (flow matching, **x0 objective**: the output is the
-clean flow). The engine then composes the flows and warps the real last frame (``engines.flow``).
+clean flow). The engine then composes the flows and warps the real last frame (``lengthen.flow``).
 
 Input per frame (working resolution ``h x w``, both multiples of ``patch_size``):
-- flow: 2 channels, the frame's backward flow (``engines.flow`` conventions) in working pixels per
+- flow: 2 channels, the frame's backward flow (``lengthen.flow`` conventions) in working pixels per
   frame divided by ``flow_scale`` (config, default 2 px/frame): ``flow_norm = flow_px / flow_scale``.
   Context frames carry their measured flow (clean), target frames the noised flow
   ``x_t = (1 - sigma) * x0 + sigma * noise``.

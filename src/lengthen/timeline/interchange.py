@@ -72,7 +72,7 @@ def prepare_for(timeline, adapter: str):
 def planned_outcomes(plan, media_dir: Path):
     """Outcomes as if every planned shot had been generated (same frames, timecodes and placements;
     file names that do not exist), for checking the result before any media is made."""
-    from ..pipeline import GeneratedMedia, ShotOutcome
+    from ..shots import GeneratedMedia, ShotOutcome
 
     outcomes = []
     for spec in plan.to_render:

@@ -1,4 +1,5 @@
-"""Flow maths shared by the ``builtin`` and ``motion`` engines: measure, extrapolate, compose, warp.
+"""Flow maths shared by the ``builtin`` and ``motion`` engines and the identity loss: measure,
+extrapolate, compose, warp.
 
 Both engines make new frames the same way: they never generate pixels. They produce a motion field
 per new frame at a small *working resolution* and warp the **real last frame** at full resolution
