@@ -77,7 +77,7 @@ def cheap_flows(recipe: Recipe, history: np.ndarray, n: int) -> np.ndarray:
 
 def psnr(truth: np.ndarray, frames: np.ndarray, box=None) -> float:
     """Mean PSNR over frames (uint8 ``(N, H, W, 3)``); ``box = (x0, y0, x1, y1)`` scores inside it only."""
-    from ..evaluate.metrics import psnr as one
+    from ..metrics import psnr as one
 
     if box is not None:
         x0, y0, x1, y1 = box
