@@ -35,9 +35,11 @@ def open_plan(
     rate=None,
     allow_media_outside: bool = False,
     extract_dir=None,
+    cuts: bool = True,
 ):
     """``(TimelineDoc, Plan)`` for a timeline file; ``spec`` is a path or a parsed SpecFile.
     Without head/tail/spec the plan is ``handles`` (default :data:`~lengthen.config.DEFAULT_HANDLES`).
+    ``cuts``: look for cuts inside the media near each clip's edges (see :mod:`lengthen.timeline.plan`).
     The caller closes the doc (``with doc:``)."""
     from .timecode import parse_rate
     from .timeline import SpecFile, load_spec, read_timeline
@@ -49,7 +51,7 @@ def open_plan(
         spec = load_spec(spec)
     doc = read_timeline(path, allow_media_outside=allow_media_outside, rate=rate, extract_dir=extract_dir)
     try:
-        return doc, plan_timeline(doc, head=head, tail=tail, handles=handles, spec=spec)
+        return doc, plan_timeline(doc, head=head, tail=tail, handles=handles, spec=spec, cuts=cuts)
     except BaseException:
         doc.close()
         raise

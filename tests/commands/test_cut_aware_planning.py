@@ -41,6 +41,9 @@ def test_plan_reports_the_cut_and_the_head_continues_this_shot(testdata, tmp_pat
     table = capsys.readouterr().out.splitlines()
     assert table[1].split()[-2:] == ["1.000", "head@65,tail@185"]  # 12 + 12 frames: neither side has handles
     assert "limited by a cut inside the media" in table[-1]
+    assert main(["plan", str(cut), "--handles", "12", "--no-cuts", "--json"]) == 0
+    (blind,) = json.loads(capsys.readouterr().out)["shots"]  # the old reading: frames 0..64 counted as handles
+    assert (blind["head_frames"], blind["tail_frames"], blind["cut_before"]) == (0, 0, None)
 
     out = tmp_path / "out" / "console_ext.otio"
     code = main(

@@ -23,6 +23,12 @@ def add_plan_arguments(p, timeline_optional: bool = False) -> None:
     )
     g.add_argument("--tail", metavar="L", help="frames or seconds to generate after each clip's media")
     g.add_argument("--spec", metavar="SPEC.json", help="per-clip requests (schema lengthen.spec, see the README)")
+    g.add_argument(
+        "--no-cuts",
+        action="store_true",
+        help="do not look for cuts inside the media near each clip (by default frames across a cut are not "
+        "counted as handles, and generated frames replace them)",
+    )
     p.add_argument("--rate", metavar="FPS", help="frame rate for formats that store none (EDL), e.g. 24 or 30000/1001")
     p.add_argument(
         "--allow-media-outside",
@@ -55,6 +61,7 @@ def read_and_plan(args, extract_dir=None):
         rate=args.rate,
         allow_media_outside=args.allow_media_outside,
         extract_dir=extract_dir,
+        cuts=not getattr(args, "no_cuts", False),
     )
 
 

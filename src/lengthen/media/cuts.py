@@ -81,12 +81,15 @@ def cuts_in_range(media, first: int, last: int, threshold: float = 0.5) -> list[
         return []
     key = (_media_stamp(media), first, last, threshold)
     if key not in _EDGE_CACHE:
-        from .reader import iter_frames
+        from .reader import iter_av_frames
 
         numbers, hists = [], []
-        for frame, image in iter_frames(media, range(first, last + 1)):
-            numbers.append(frame)
-            hists.append(_hist(image))
+        for number, frame in iter_av_frames(media, range(first, last + 1)):
+            # at most 640 px wide (swscale, cheap): the histogram only needs the colours, not the detail
+            scale = min(1.0, 640 / max(1, frame.width))
+            w, h = max(2, round(frame.width * scale) // 2 * 2), max(2, round(frame.height * scale) // 2 * 2)
+            numbers.append(number)
+            hists.append(_hist(frame.to_ndarray(width=w, height=h, format="rgb24")))
         _EDGE_CACHE[key] = [numbers[i] for i in _cut_indices(hists, threshold)]
     return list(_EDGE_CACHE[key])
 
