@@ -111,8 +111,13 @@ def test_closing_during_a_run_asks_and_never_aborts(qtbot, window, cut):
     assert w.asked[-1] == "Cancel the render?" and st.running
     media = st.project_dir / "media"
     w.answer = True
+    worker = w.run_worker
     w.close()
     assert not w.isVisible() and st.timeline_path is None
+    # the reported crash: a progress event for "V1/1" arriving after the timeline was closed
+    # (UsageError in the slot, SIGABRT). pytest-qt fails the test on any exception in a slot.
+    worker.signals.event.emit("progress", "V1/1", ("adapt", 1.0, 2.0, ""))
+    worker.signals.finished.emit({"done": 1, "failed": 0})
     qtbot.wait(300)  # late signals from the cancelled worker arrive now: they must be ignored
     assert not media.exists() or list(media.iterdir()) == []  # nothing partial kept
 
