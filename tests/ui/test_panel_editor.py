@@ -362,3 +362,58 @@ def test_faces_in_no_character_are_listed(qtbot, window, cut):
     assert "3 faces in openmpf__video_01.mp4" in w.characters.unassigned.text()
     qtbot.waitUntil(lambda: w.characters.unassigned.isVisibleTo(w.characters), timeout=2000)
     assert "1 faces in no character" in w.characters.status.text()
+
+
+def test_a_clip_after_a_cut_inside_its_media_gets_a_head_of_its_own_shot(qtbot, window, testdata, tmp_path):
+    """Bug 3 in the panel: Tears of Steel frames 65..184 (frames 0..64 are another shot). The
+    table marks the cut, the head continues this shot, and the export places it before the clip."""
+    from fractions import Fraction
+
+    from lengthen.media.cuts import _distance, _hist
+    from lengthen.media.reader import read_frames
+    from lengthen.timecode import to_rational_time
+
+    tears = testdata / "video" / "tears_of_steel_clip01.mp4"
+    url = otio.url_utils.url_from_filepath(str(tears))
+    rng = lambda s, d: otio.opentime.TimeRange(to_rational_time(s, 24), to_rational_time(d, 24))  # noqa: E731
+    tl = otio.schema.Timeline(name="cut inside", global_start_time=to_rational_time(0, Fraction(24)))
+    track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    track.append(otio.schema.Gap(source_range=rng(0, 48)))
+    clip = otio.schema.Clip(name="console", source_range=rng(65, 120))
+    clip.media_reference = otio.schema.ExternalReference(target_url=url, available_range=rng(0, 240))
+    track.append(clip)
+    tl.tracks.append(track)
+    path = tmp_path / "edit" / "console.otio"
+    path.parent.mkdir()
+    otio.adapters.write_to_file(tl, str(path))
+    w = window()
+    open_and_wait(qtbot, w, path)
+    st = w.state
+    (row,) = st.rows
+    assert (row.available_head, row.available_tail, row.spec.head_frames, row.spec.tail_frames) == (0, 0, 12, 12)
+    model = w.table.shots
+    assert model.index(0, 5).data() == "✂ 0" and "media frame 65" in model.index(0, 5).data(
+        Qt.ItemDataRole.ToolTipRole
+    )
+    assert "stopped by a cut inside the media" in w.messages[-1] or any("cut inside" in m for m in w.messages)
+    st.set_engine("freeze")
+    _run(qtbot, w)
+    head = next(g for g in row.outcome.generated if g.direction == "head")
+    assert head.source_first_frame == 65 - 12
+    made = read_frames(head.path, 0, 12)
+    source = read_frames(tears, 64, 2)  # robot 64, console 65
+    assert max(_distance(_hist(f), _hist(source[1])) for f in made) < 0.2  # this shot, not the robot's
+    w.preview.set_directions(row.clip_id, ["head", "tail"], "head")
+    w.load_preview(row.clip_id, "head")
+    qtbot.waitUntil(lambda: w.preview.data is not None and w.preview.data["direction"] == "head", timeout=WAIT)
+    assert w.preview.data["generated"] == [True] * 12 + [False] * 12
+    out = tmp_path / "out" / "console_ext.otio"
+    w.export_to(out, accept_all=True)
+    idle(qtbot, w)
+    result = otio.adapters.read_from_file(str(out))
+    lane = next(t for t in result.tracks if t.name == "LENGTHEN" and t.kind == otio.schema.TrackKind.Video)
+    placed = sorted(
+        (lane.range_of_child(c).start_time.value, c.metadata["lengthen"]["direction"]) for c in lane.find_clips()
+    )
+    assert placed == [(36, "head"), (168, "tail")]  # right before the in point, right after the out point
+    assert len(w.last_export["media"]) == 2
