@@ -264,7 +264,9 @@ class BuiltinEngine:
         names = {slot: (b.name or b.id) for slot, b in enumerate(usable)}
 
         def warp(origin, flows, recipe, regions):
-            faces = list(regions) if recipe.moving else []
+            if not recipe.moving:  # zero flow: exact copies of the edge frame, no warp needed
+                return np.repeat(origin[None], len(flows), axis=0)
+            faces = list(regions)
             return compose_and_warp(
                 origin, flows, blur_sigma=recipe.blur, faces=faces, face_radius=preset.rigid_face_radius
             )

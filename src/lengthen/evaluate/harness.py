@@ -66,7 +66,15 @@ def evaluate(spec: EvalSpec, engines: list[str], request: ExtendRequest, out_dir
     out_dir = Path(out_dir)
     makedirs(out_dir)
     banks, backend = [], None
-    if request.scan_faces:
+    if not request.scan_faces and request.banks_dir is not None:  # banks scanned before (benchmarks: once per shot)
+        from ..faces.backends.registry import get_backend
+        from ..faces.bank import load_banks, save_banks
+
+        backend = get_backend(request.face_backend)
+        banks = list(load_banks(request.banks_dir))
+        if banks and Path(request.banks_dir).resolve() != (out_dir / "banks").resolve():
+            save_banks(banks, out_dir / "banks")
+    elif request.scan_faces:
         from ..faces.backends.registry import get_backend
         from ..faces.bank import save_banks
         from ..faces.scan import ScanSettings, scan_shot
