@@ -85,8 +85,9 @@ def rollback(ledger: list[Path]) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path):
-    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error removed."""
+def atomic_path(path: str | Path, record: bool = True):
+    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error removed.
+    ``record=False`` for caches, which a failed run keeps (see :func:`output_transaction`)."""
     path = Path(path)
     makedirs(path.parent)
     tmp = path.with_name(f".{path.stem[:80]}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
@@ -94,7 +95,7 @@ def atomic_path(path: str | Path):
     try:
         yield tmp
         os.replace(tmp, path)
-        if not existed:
+        if not existed and record:
             record_created(path)
     finally:
         if tmp.exists():
@@ -102,6 +103,38 @@ def atomic_path(path: str | Path):
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
                 tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path, record: bool = True):
+    """Yield a temporary folder beside ``path``; on success it replaces ``path`` (an existing
+    folder is kept aside until the new one is in, and put back if that fails); on error the
+    temporary folder is removed. The folder twin of :func:`atomic_path`. ``record=False`` for
+    caches, which a failed run keeps."""
+    path = Path(path)
+    makedirs(path.parent)
+    tmp = path.with_name(f".{path.name[:80]}.{uuid.uuid4().hex[:8]}.partial")
+    tmp.mkdir()
+    existed = path.exists()
+    try:
+        yield tmp
+        old = None
+        if existed:
+            old = path.with_name(f".{path.name[:80]}.{uuid.uuid4().hex[:8]}.old")
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if old is not None:
+                os.replace(old, path)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        if not existed and record:
+            record_created(path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

@@ -23,15 +23,16 @@ class Progress(Protocol):
     def check(self) -> None: ...
 
 
-class SilentProgress:
-    """Progress that shows nothing but can still be cancelled from another thread."""
+class ProgressBase:
+    """The one base of every progress: thread-safe cancel (``cancel`` from any thread, ``check``
+    raises :class:`~lengthen.errors.Cancelled` after it); ``report`` shows nothing. The terminal
+    line and the panel's Qt signals override ``report`` only."""
 
     def __init__(self) -> None:
         self._cancel = threading.Event()
-        self.events: list[tuple[str, float, float | None, str]] = []
 
     def report(self, stage: str, done: float, total: float | None = None, message: str = "") -> None:
-        self.events.append((stage, done, total, message))
+        pass
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -42,6 +43,17 @@ class SilentProgress:
     def check(self) -> None:
         if self.cancelled():
             raise Cancelled()
+
+
+class SilentProgress(ProgressBase):
+    """Progress that shows nothing, keeps the reports (``events``) and can still be cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[str, float, float | None, str]] = []
+
+    def report(self, stage: str, done: float, total: float | None = None, message: str = "") -> None:
+        self.events.append((stage, done, total, message))
 
 
 class TerminalProgress(SilentProgress):

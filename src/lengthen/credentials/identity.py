@@ -146,10 +146,11 @@ def local_test_identity() -> SignerConfig:
 
     path = cache_dir("credentials") / TEST_IDENTITY_FILE
     if not path.is_file():
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-        tmp.write_bytes(_make_test_identity())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        from ..fsutil import atomic_path
+
+        with atomic_path(path, record=False) as tmp:
+            tmp.write_bytes(_make_test_identity())
+            os.chmod(tmp, 0o600)
     x509, _, serialization, *_ = _crypto()
     data = path.read_bytes()
     private = serialization.load_pem_private_key(data, password=None)

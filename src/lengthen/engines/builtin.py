@@ -442,12 +442,9 @@ class BuiltinEngine:
     @staticmethod
     def _save(folder, result, steps: int, seconds: float, identity_loss: bool) -> None:
         """Save the adapted weights atomically (a cancelled run never leaves a half cache)."""
-        import os
-        import shutil
-        import uuid
+        from ..fsutil import atomic_dir
 
-        tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:6]}"
-        try:
+        with atomic_dir(folder, record=False) as tmp:  # a cache: kept when the run fails
             result.model.save_pretrained(tmp / "model")
             if result.identity_encoder is not None:
                 result.identity_encoder.save_pretrained(tmp / "identity")
@@ -460,7 +457,3 @@ class BuiltinEngine:
                     }
                 )
             )
-            shutil.rmtree(folder, ignore_errors=True)
-            os.replace(tmp, folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)

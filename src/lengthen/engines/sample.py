@@ -30,8 +30,7 @@ import numpy as np
 import torch
 
 from .. import flow as flowlib
-
-TAIL, HEAD = 0, 1
+from ..models.motion_transformer import HEAD, TAIL  # noqa: F401 (the direction labels: one home)
 
 
 @dataclass(frozen=True)

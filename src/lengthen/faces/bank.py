@@ -17,9 +17,7 @@ take a list of banks and return a new list; the input banks are not changed.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
@@ -27,7 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import FaceError
-from ..fsutil import atomic_write_text, makedirs, record_created
+from ..fsutil import atomic_dir, atomic_write_text, makedirs
 from .quality import FaceQuality, select_references
 
 BANK_SCHEMA, BANK_VERSION = "lengthen.identity_bank", 1
@@ -151,14 +149,8 @@ class IdentityBank:
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
-        makedirs(folder.parent)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-        try:
+        with atomic_dir(folder) as tmp:  # the old bank stays until the new one is complete
             self._write(tmp)
-            _swap_in(tmp, folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return folder
 
     def _write(self, folder: Path) -> None:
@@ -256,25 +248,6 @@ def _read_json(path: Path, schema: str, version: int) -> dict:
             f"unsupported {schema} version {doc.get('version')!r} (this lengthen reads {version})", path=path
         )
     return doc
-
-
-def _swap_in(tmp: Path, final: Path) -> None:
-    """Rename a completed temporary folder over ``final`` (keeping the old one until done)."""
-    old, existed = None, final.exists()
-    if existed:
-        old = final.with_name(f".{final.name}.{os.getpid()}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
-    try:
-        os.replace(tmp, final)
-    except BaseException:
-        if old is not None:
-            os.replace(old, final)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    if not existed:
-        record_created(final)
 
 
 # ---- bank sets -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import traceback
 from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
 from ..errors import Cancelled, LengthenError
+from ..progress import ProgressBase
 
 
 class WorkerSignals(QObject):
@@ -24,25 +25,15 @@ class WorkerSignals(QObject):
     cancelled = pyqtSignal()
 
 
-class QtProgress:
-    """:class:`lengthen.progress.Progress` over Qt signals; thread-safe cancel."""
+class QtProgress(ProgressBase):
+    """:class:`lengthen.progress.Progress` over Qt signals (cancel: the one progress base's)."""
 
     def __init__(self, signals: WorkerSignals) -> None:
+        super().__init__()
         self.signals = signals
-        self._cancel = threading.Event()
 
     def report(self, stage: str, done: float, total: float | None = None, message: str = "") -> None:
         self.signals.progress.emit(stage, float(done), float(total) if total is not None else -1.0, message)
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def check(self) -> None:
-        if self._cancel.is_set():
-            raise Cancelled()
 
 
 class Worker(QRunnable):

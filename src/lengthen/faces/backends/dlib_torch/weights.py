@@ -124,12 +124,13 @@ def load_tensors(kind: str, path: Path | None = None) -> dict[str, np.ndarray]:
     except (DlibFormatError, ValueError, IndexError, OverflowError, TypeError) as exc:
         raise ModelError(f"not a valid {MODEL_FILES[kind]} file ({exc}); {INSTALL_HINT}", path=source) from exc
     meta = {"source": source.name, "sha256": hashlib.sha256(data).hexdigest(), "size": str(len(data)), "kind": kind}
-    tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+    from ....fsutil import atomic_path
+
     try:
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, tmp, metadata=meta)
-        os.replace(tmp, cached)
+        with atomic_path(cached, record=False) as tmp:
+            save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, tmp, metadata=meta)
     except OSError:
-        tmp.unlink(missing_ok=True)  # a read-only cache only costs speed
+        pass  # a read-only cache only costs speed
     return tensors
 
 
