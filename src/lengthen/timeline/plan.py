@@ -30,7 +30,7 @@ over name entries.
 **Cuts inside the media.** Media often holds more than one shot (pre-edited reels, stock with
 cuts). Frames across a cut are not handles: planning looks for cuts near each clip's edges
 (:func:`lengthen.media.cuts.shot_bounds`, a colour-histogram detector over the frames within
-``max(1 s, the frames asked for)`` of the visible edges, decoded once per clip and cached) and
+``max(2 s, the frames asked for)`` of the visible edges, decoded once per clip and cached) and
 stops the shot there: ``first`` is the cut before the clip (else 0), ``last`` the frame before the
 cut after it (else the media's last). Handles are counted inside the shot, and generated frames
 replace the other shot's frames across the cut (a head is generated before ``first``, a tail
@@ -248,7 +248,7 @@ def _find_bounds(clip: TimelineClip, request: ClipRequest) -> tuple[dict | None,
     from ..media.cuts import shot_bounds
 
     asked = [parse_length(v, clip.rate) for v in (request.handles, request.head, request.tail) if v is not None]
-    window = max([round(clip.rate), *asked])
+    window = max([round(2 * clip.rate), *asked])
     try:
         return shot_bounds(clip.media, clip.vis_first, clip.vis_last, clip.media_frames, window), None
     except LengthenError as exc:
