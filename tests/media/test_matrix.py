@@ -165,6 +165,16 @@ def test_media_matrix_cell(name, tmp_path, capsys):
         assert len(lines) == 1 and cell.refused in lines[0] and "Traceback" not in stderr
         assert lines[0].startswith("lengthen extend: error:") and str(clip.name) in lines[0]
         assert not list(out.rglob("*.mov")), "a refused run leaves no media"
+        # the timeline refuses the shot the same way: one line naming it, no media, exit 1 (the item failed)
+        cut = tmp_path / "cut.otio"
+        write(timeline("cut", [track("V1", [media_clip("shot", clip, 0, src.frames)])], src.rate), cut)
+        code, _, stderr = _cli(
+            capsys, "timeline", cut, "-o", tmp_path / "tl" / "r.otio", "--handles", HANDLES, "--engine", "motion",
+            "--no-faces", "--codec", cell.output, "--splice",
+        )  # fmt: skip
+        lines = [line for line in stderr.splitlines() if cell.refused in line]
+        assert code in (1, 2) and len(lines) == 1 and "Traceback" not in stderr, stderr
+        assert not list((tmp_path / "tl").rglob("*.mov"))
         return
     assert code == 0, stderr
     assert "Traceback" not in stderr
