@@ -166,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say(f"{command}: stopped by SIGINT; nothing partial was kept")
         return 128 + 2
+    except BrokenPipeError:  # `lengthen probe x | head`: the reader left; nothing to say
+        return 128 + 13
     except OSError as exc:  # the file system said no: disk full, permission, a name too long
         _say(f"{command}: error: {from_os_error(exc)}")
         return 2

@@ -32,12 +32,19 @@ class LengthenError(Exception):
     def describe(self) -> str:
         where = []
         if self.path is not None:
-            where.append(str(self.path))
+            where.append(_printable(str(self.path)))
         if self.clip is not None:
             where.append(f"clip {self.clip!r}")
         if self.frame is not None:
             where.append(f"frame {self.frame}")
         return f"{': '.join(where)}: {self.message}" if where else self.message
+
+
+def _printable(text: str) -> str:
+    """A path as one printable line: control characters (a newline in a file name) escaped."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return text.encode("unicode_escape").decode("ascii")
+    return text
 
 
 class UsageError(LengthenError):

@@ -16,7 +16,19 @@ def cache_dir(*parts: str) -> Path:
 
         root = user_cache_dir("lengthen", appauthor=False)
     path = Path(root).joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "not writable", str(path))
+    except OSError as exc:
+        from .errors import UsageError, from_os_error
+
+        where = "LENGTHEN_CACHE" if os.environ.get("LENGTHEN_CACHE") else "the user cache folder"
+        raise UsageError(
+            f"{where} cannot be used as lengthen's cache ({from_os_error(exc).message}); "
+            "set LENGTHEN_CACHE to a writable folder",
+            path=path,
+        ) from None
     return path
 
 

@@ -125,8 +125,9 @@ def test_timeline_input_without_faces_gives_an_empty_set(tmp_path, capsys):
     assert json.loads(stdout) == {"characters": []}
     assert json.loads((out / "characters.json").read_text())["characters"] == []
     assert (out / "contact_sheet.png").is_file()
+    # the only input cannot be read: nothing readable, exit 2 (issue 15's policy), nothing written
     code, stdout, err = run(capsys, tmp_path / "missing.otio", "-o", tmp_path / "other")
-    assert code == 1 and "missing.otio" in err and not (tmp_path / "other").exists()
+    assert code == 2 and "missing.otio" in err and not (tmp_path / "other").exists()
 
 
 def test_usage_errors(capsys, tmp_path):

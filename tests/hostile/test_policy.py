@@ -91,7 +91,7 @@ def test_a_bug_in_a_subprocess_logs_even_with_an_unusable_cache(tmp_path):
 def test_bad_command_line_is_one_line_naming_the_command(capsys):
     assert main(["extend", "--context", "x", "clip.mp4"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "lengthen extend: error: argument --context: invalid int value: 'x'"
+    assert err.strip() == "lengthen extend: error: argument --context: not a whole number: 'x'"
 
 
 def test_help_and_version_still_exit_zero(capsys):

@@ -95,7 +95,7 @@ def test_media_outside_allowed_with_flag(tmp_path):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("{not json", "cannot read as otio_json"),
+        ("{not json", "malformed timeline JSON"),  # refused by guards.check_otio_document before OTIO
         (json.dumps({"OTIO_SCHEMA": "Wibble.7", "x": 1}), "'Wibble'"),
         (otio.schema.Clip(name="x").to_json_string(), "not a timeline: the file holds 'Clip'"),
     ],

@@ -149,6 +149,7 @@ def checks() -> list[dict]:
     import shutil
     import sys
 
+    from ..errors import LengthenError
     from ..paths import cache_dir
 
     out: list[dict] = []
@@ -227,9 +228,19 @@ def checks() -> list[dict]:
     qt = qt_panel_check()
     add("panel (Qt platform plugin and its libraries)", qt["ok"], qt["detail"], required=False)
     out[-1]["install"] = qt["install"]
-    cache = cache_dir()
-    free = shutil.disk_usage(cache).free / 2**30
-    add("disk space", free > 2, f"{free:.1f} GiB free at {cache}")
+    try:
+        cache = cache_dir()
+    except LengthenError as exc:
+        add("cache folder", False, str(exc))
+    else:
+        free = shutil.disk_usage(cache).free / 2**30
+        add("disk space", free > 2, f"{free:.1f} GiB free at {cache}")
+    try:
+        from ..guards import memory_limit
+
+        add("memory limit", True, f"{memory_limit() / 2**30:.1f} GiB per request (LENGTHEN_MEMORY_LIMIT to change)")
+    except LengthenError as exc:
+        add("memory limit", False, str(exc))
     return out
 
 
@@ -244,4 +255,9 @@ def run(args) -> int:
         for r in results:
             if not r["ok"] and r.get("install"):
                 print(f"to fix {r['check']}: {r['install']}")
-    return 0 if all(r["ok"] for r in results if r["required"]) else 1
+    import sys
+
+    missing = [r for r in results if r["required"] and not r["ok"]]
+    for r in missing:  # the table is on stdout; each missing requirement is also one error line
+        print(f"lengthen doctor: error: {r['check']}: {r['detail']}", file=sys.stderr)
+    return 1 if missing else 0

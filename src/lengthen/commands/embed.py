@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from .argtypes import nonnegative_int
+
 HELP = "detect faces in images and print their boxes, landmarks and embeddings"
 
 
@@ -17,7 +19,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (anything Pillow reads)")
     p.add_argument("--json", action="store_true", help='print JSON: {"images": [{"path", "faces": [...]}]}')
     p.add_argument("--backend", default="dlib", help="face backend (default: dlib, our port of dlib's CC0 models)")
-    p.add_argument("--upsample", type=int, default=None, metavar="N",
+    p.add_argument("--upsample", type=nonnegative_int, default=None, metavar="N",
                    help="dlib only: upsample the image N times before detecting (finds smaller faces, "
                         "slower)")  # fmt: skip
     p.add_argument("--raw", action="store_true",
@@ -28,9 +30,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def _read_rgb(path: str):
     from ..errors import MediaError
-    from ..guards import read_image_rgb  # the one image reader
+    from ..guards import read_image_rgb
 
-    return read_image_rgb(path, MediaError)
+    return read_image_rgb(path, MediaError, "image")  # regular file; size checked before decoding
 
 
 def embed_image(backend, path: str, raw: bool = False) -> dict:
@@ -91,4 +93,6 @@ def run(args) -> int:
         sys.stdout.write("\n")
     else:
         print(_table(results))
-    return 1 if failed else 0
+    if failed:  # 1: some images failed, the others were done; 2: none could be read
+        return 1 if results else 2
+    return 0

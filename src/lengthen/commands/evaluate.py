@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .argtypes import positive_int
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -13,7 +15,9 @@ def add_parser(sub) -> None:
         "hidden truth. Writes results.json, chart.png and filmstrip.png.",
     )
     p.add_argument("clip", metavar="CLIP")
-    p.add_argument("--holdout", type=int, required=True, metavar="K", help="frames to hide at the end of the shot")
+    p.add_argument(
+        "--holdout", type=positive_int, required=True, metavar="K", help="frames to hide at the end of the shot"
+    )
     p.add_argument("--range", default=None, metavar="IN:OUT", help="the shot inside the file (default: whole file)")
     p.add_argument("-o", "--output", default=None, metavar="OUTDIR", help="default ./lengthen_eval/<clip name>")
     p.add_argument("--no-baselines", action="store_true", help="only the chosen engine")
@@ -30,6 +34,7 @@ def run(args) -> int:
     from ..evaluate.filmstrip import save_filmstrip
     from ..evaluate.harness import BASELINES, EvalSpec, chart, evaluate, table
     from ..fsutil import atomic_write_text
+    from ..guards import check_memory, check_output_dir
     from ..media.probe import probe
     from ..progress import TerminalProgress
     from .extend import build_request, parse_range
@@ -40,6 +45,12 @@ def run(args) -> int:
     request = build_request(args, out / "media", protect=(args.clip,))
     engine = request.engine
     engines = [engine] if args.no_baselines else [*[b for b in BASELINES if b != engine], engine]
+    check_output_dir(out)  # before any work: the place is usable and memory holds every engine's frames
+    check_output_dir(out / "media", "media folder")
+    check_memory(
+        args.holdout * info.width * info.height * 3 * (14 + len(engines)),
+        f"evaluating {len(engines)} engines over {args.holdout} frames at {info.width}x{info.height}",
+    )
     result = evaluate(
         EvalSpec(str(Path(args.clip).resolve()), first, last, args.holdout), engines, request, out, TerminalProgress()
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from .argtypes import nonnegative_int, positive_int
+
 
 def add_engine_options(p) -> None:
     """Options shared by extend, timeline, demo and evaluate (one place, same meaning). Their
@@ -25,7 +27,7 @@ def add_engine_options(p) -> None:
     )
     g.add_argument(
         "--candidates",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="sample N seeds from one adaptation and keep the one closest to the identity banks (default 1)",
@@ -38,10 +40,10 @@ def add_engine_options(p) -> None:
         help=f"0 turns identity conditioning off (default {DEFAULT_IDENTITY_STRENGTH})",
     )
     g.add_argument("--seed", type=int, default=None, help="base seed (default 0)")
-    g.add_argument("--steps", type=int, default=None, help="sampling steps (default: the engine's)")
+    g.add_argument("--steps", type=positive_int, default=None, help="sampling steps (default: the engine's)")
     g.add_argument(
         "--adapt-steps",
-        type=int,
+        type=nonnegative_int,
         default=None,
         metavar="N",
         help="builtin: adapt for exactly N optimizer steps instead of the quality's time budget, so results do "
@@ -179,7 +181,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--context",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="source frames the engine reads next to the cut (default 48)",
@@ -269,6 +271,7 @@ def say_existing(spec, media) -> None:
 def run(args) -> int:
     from pathlib import Path
 
+    from ..guards import check_output_dir, check_render
     from ..pipeline import render_shot
     from ..progress import TerminalProgress
     from .outputs import write_shot_outputs
@@ -280,6 +283,8 @@ def run(args) -> int:
         return 0
     out = Path(args.output) if args.output else Path("lengthen_out") / Path(args.clip).stem
     request = build_request(args, out / "media", protect=(args.clip,))
+    check_output_dir(out)  # before any work: the place is usable, memory and disk hold the request
+    check_render([spec], request)
     progress = TerminalProgress()
     outcome = render_shot(spec, request, progress)
     paths = write_shot_outputs(outcome, info, out)

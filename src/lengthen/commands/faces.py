@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from .argtypes import positive_float
+
 HELP = "find the characters in clips or a timeline and write one identity bank per character"
 DESCRIPTION = """\
 Scan form:   lengthen faces INPUT... -o DIR [--sample-fps F] [--every-frame] [--backend B]
@@ -22,8 +24,8 @@ Edit form:   lengthen faces [--add-ref NAME=PHOTO]... [--merge A B] [--rename ID
 """
 EPILOG = (
     "Exit codes: 0 ok (also when no face was found: an empty bank set and a warning), "
-    "1 an input could not be read (the others were still scanned), 2 bad usage or a corrupt "
-    "bank folder (nothing is overwritten). The insightface backend's models are for "
+    "1 an input could not be read (the others were still scanned), 2 bad usage, no input readable or a "
+    "corrupt bank folder (nothing is written). The insightface backend's models are for "
     "non-commercial research only; it never downloads unless --allow-download is given."
 )
 
@@ -41,7 +43,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--output", metavar="DIR", help="where to write the bank set (scan form)")
     p.add_argument(
-        "--sample-fps", type=float, default=None, metavar="F", help="frames per second to look at (default 2)"
+        "--sample-fps", type=positive_float, default=None, metavar="F", help="frames per second to look at (default 2)"
     )
     p.add_argument("--every-frame", action="store_true", help="look at every frame (slow)")
     p.add_argument("--backend", choices=("dlib", "insightface"), default="dlib", help="face backend (default dlib)")
@@ -84,9 +86,11 @@ def _scan(args) -> int:
     from ..errors import UsageError
     from ..faces.bank import save_banks
     from ..faces.contact_sheet import write_contact_sheet
+    from ..guards import check_output_dir
     from ..progress import TerminalProgress
 
     out = Path(args.output)
+    check_output_dir(out, "bank folder")  # before any scanning
     if (out / "characters.json").exists():  # refuse to replace a corrupt/foreign set
         from ..faces.bank import load_banks
 
@@ -97,8 +101,8 @@ def _scan(args) -> int:
         raise UsageError("the inputs name no media (an empty timeline?)")
     for exc in errors:
         print(f"lengthen faces: error: {exc}", file=sys.stderr)
-    if errors and not result.frames_scanned:
-        return 1  # nothing could be read: nothing written
+    if errors and (result is None or not result.frames_scanned):
+        return 2  # nothing could be read: nothing written
     if not result.banks:
         print("lengthen faces: warning: no faces found; writing an empty bank set", file=sys.stderr)
     save_banks(result.banks, out)
@@ -133,6 +137,8 @@ def _edit(args, directory: Path) -> int:
             except LengthenError as exc:
                 print(f"lengthen faces: error: {exc}", file=sys.stderr)
                 failed += 1
+        if failed == len(args.add_ref) and not (args.merge or args.rename or args.drop):
+            return 1  # no edit left to make: the bank set stays exactly as it was
     if args.merge:
         banks = B.merge(banks, *args.merge)
     if args.rename:

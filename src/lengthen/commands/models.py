@@ -71,8 +71,13 @@ def rows(model_path=None, allow_download: bool = False, only=None) -> list[dict]
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from ..errors import UsageError
 
+    if args.model_path and not Path(args.model_path).is_dir():
+        raise UsageError("--model-path must be a folder (of diffusers weights, or of preset-named folders)",
+                         path=args.model_path)  # fmt: skip
     table = rows(args.model_path, args.allow_download, args.preset)
     if args.preset and len(table) < len(set(args.preset)):
         known = ", ".join(r["name"] for r in rows())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 
@@ -61,5 +62,7 @@ def write_shot_outputs(outcome, info, out: Path) -> dict:
     report = outcome.report
     report["outputs"] = {"otio": str(otio_path), "media": [str(g.path) for g in outcome.generated]}
     report_path = out / "report.json"
+    if os.path.lexists(report_path):  # never replace a report (ours from an earlier run, or the user's file)
+        report_path = versioned_path(out, "report", ".json", start=2)
     atomic_write_text(report_path, json.dumps(report, indent=2, default=str))
     return {"otio": otio_path, "report": report_path}

@@ -23,14 +23,13 @@ def run(args) -> int:
     from ..errors import LengthenError
     from ..media.probe import probe
 
-    results, failed, bad_input = [], 0, False
+    results, failed = [], 0
     for path in args.files:
         try:
             results.append(probe(path).to_dict())
         except LengthenError as exc:
             print(f"lengthen probe: error: {exc}", file=sys.stderr)
             failed += 1
-            bad_input = bad_input or exc.exit_code == 2
     if args.json:
         if results:
             print(json.dumps(results[0] if len(args.files) == 1 else results, indent=2))
@@ -63,6 +62,6 @@ def run(args) -> int:
             if r["vfr"]:
                 for key in ("average_fps", "stream_frames", "repeated_frames", "dropped_frames", "vfr_refusal"):
                     print(f"  {key:15s} {r[key]}")
-    if failed:
-        return 2 if bad_input else 1
+    if failed:  # 1: some files failed, the others were probed; 2: nothing could be probed
+        return 1 if results else 2
     return 0

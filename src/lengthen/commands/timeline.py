@@ -175,6 +175,7 @@ def run(args) -> int:
     from ..farm.manifest import RunManifest, manifest_path_for
     from ..farm.progress import RunProgress
     from ..farm.run import render_resumable
+    from ..guards import check_output_dir, check_output_file, check_render
     from ..timeline.edit import build_result
     from ..timeline.interchange import preflight, remove_outputs
     from ..timeline.read import adapter_for
@@ -206,6 +207,8 @@ def run(args) -> int:
     if out.exists() and not ours:
         raise UsageError("output exists; refusing to overwrite (choose another name)", path=out)
     media_dir = media_dir_for(out.absolute())
+    check_output_file(out, "output timeline", protect=[src], overwrite=ours)  # before any work: places usable
+    check_output_dir(media_dir, "media folder")
     extract = media_dir / "source_bundle" if src.suffix.lower() == ".otioz" else None
     created_dir, had_manifest = not media_dir.exists(), manifest.exists
     doc, plan = read_and_plan(args, extract_dir=extract)
@@ -216,6 +219,7 @@ def run(args) -> int:
             preflight(doc, plan, out, splice=args.splice, media_dir=media_dir)  # the format holds it: before media
             protect = [src, *{s.media for s in plan.shots}]
             request = build_request(args, media_dir, protect)
+            check_render(plan.to_render, request, splice=args.splice)  # memory and disk, before any frame
             jobs = [ShotJob(spec, request) for spec in plan.to_render]
             progress = RunProgress(len(jobs), reused=sum(manifest.done(j) is not None for j in jobs))
             # Ray's driver prints its workers' deaths on stdout: keep stdout for our result (--json)

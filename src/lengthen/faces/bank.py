@@ -24,8 +24,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import FaceError
+from ..errors import FaceError, LengthenError
 from ..fsutil import atomic_dir, atomic_write_text, makedirs
+from ..guards import check_id, check_name, contained, read_image_rgb, read_json
 from .quality import FaceQuality, select_references
 
 BANK_SCHEMA, BANK_VERSION = "lengthen.identity_bank", 1
@@ -52,13 +53,23 @@ class FaceSource:
 
     @classmethod
     def from_dict(cls, d: dict) -> "FaceSource":
-        return cls(
-            str(d["media"]),
-            int(d["frame"]),
-            tuple(float(v) for v in d["box"]),
-            tuple((float(x), float(y)) for x, y in d["landmarks"]),
-            bool(d.get("manual", False)),
-        )
+        box = tuple(_finite(v, "box") for v in d["box"])
+        landmarks = tuple((_finite(x, "landmark"), _finite(y, "landmark")) for x, y in d["landmarks"])
+        if len(box) != 4:
+            raise ValueError(f"a face box has 4 numbers, not {len(box)}")
+        manual = d.get("manual", False)
+        if not isinstance(manual, bool) or isinstance(d["frame"], bool):
+            raise ValueError("'manual' is true or false and 'frame' a whole number")
+        return cls(str(d["media"]), int(d["frame"]), box, landmarks, manual)
+
+
+def _finite(value, what: str) -> float:
+    """A float from a bank file, refusing NaN, infinities, booleans and text."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} value {value!r} is not a finite number")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -181,7 +192,6 @@ class IdentityBank:
 
     @classmethod
     def load(cls, folder: str | Path) -> "IdentityBank":
-        from ..guards import read_image_rgb
 
         folder = Path(folder)
         doc = _read_json(folder / "bank.json", BANK_SCHEMA, BANK_VERSION)
@@ -189,15 +199,20 @@ class IdentityBank:
             faces = doc["faces"]
             sources = [FaceSource.from_dict(f) for f in faces]
             quality = [FaceQuality.from_dict(f["quality"]) for f in faces]
+            for q in quality:
+                for key, value in q.to_dict().items():
+                    _finite(value, f"quality {key}")
             dim, size = int(doc["embedding_dim"]), int(doc["chip_size"])
             head = dict(
-                id=str(doc["id"]),
-                name=str(doc["name"]),
+                id=check_id(doc["id"], "bank id", folder / "bank.json", FaceError),
+                name=check_name(doc["name"], "character name", folder / "bank.json", FaceError),
                 backend=str(doc["backend"]),
                 embedding_dim=dim,
                 chip_size=size,
             )
             references = [int(r) for r in doc["references"]]
+            if not 0 < dim <= 4096 or not 0 < size <= 1024:
+                raise ValueError(f"embedding_dim {dim} or chip_size {size} out of range")
         except (KeyError, TypeError, ValueError) as exc:
             raise FaceError(
                 f"malformed identity bank ({exc.__class__.__name__}: {exc})", path=folder / "bank.json"
@@ -217,10 +232,12 @@ class IdentityBank:
                 f"({len(faces)} faces, dimension {dim})",
                 path=st,
             )
+        if not np.isfinite(embeddings).all():
+            raise FaceError("embeddings hold NaN or infinite values", path=st)
         crops = np.zeros((len(faces), size, size, 3), np.uint8)
         for i, f in enumerate(faces):
-            path = folder / str(f.get("crop", f"crops/{i:06d}.png"))
-            crop = read_image_rgb(path, FaceError, "face crop")  # the one image reader
+            path = contained(folder, f.get("crop", f"crops/{i:06d}.png"), "face crop", folder / "bank.json", FaceError)
+            crop = read_image_rgb(path, FaceError, "face crop")
             if crop.shape != (size, size, 3):
                 raise FaceError(f"face crop is {crop.shape}, want ({size}, {size}, 3)", path=path)
             crops[i] = crop
@@ -233,12 +250,9 @@ class IdentityBank:
 
 
 def _read_json(path: Path, schema: str, version: int) -> dict:
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise FaceError("missing file", path=path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FaceError(f"not valid JSON ({exc})", path=path) from None
+    doc = read_json(path, path.name, FaceError)  # a regular file, size and depth checked, no NaN
     if not isinstance(doc, dict) or doc.get("schema") != schema:
         raise FaceError(
             f"not a {schema} file (schema {doc.get('schema') if isinstance(doc, dict) else None!r})", path=path
@@ -256,18 +270,27 @@ def _read_json(path: Path, schema: str, version: int) -> dict:
 def load_banks(directory: str | Path) -> list[IdentityBank]:
     directory = Path(directory)
     doc = _read_json(directory / "characters.json", SET_SCHEMA, SET_VERSION)
+    index = directory / "characters.json"
     try:
-        folders = [str(c["folder"]) for c in doc["characters"]]
+        folders = [c["folder"] for c in doc["characters"]]
     except (KeyError, TypeError) as exc:
-        raise FaceError(f"malformed character list ({exc})", path=directory / "characters.json") from None
-    return [IdentityBank.load(directory / f) for f in folders]
+        raise FaceError(f"malformed character list ({exc})", path=index) from None
+    for f in folders:  # one folder name inside the set, never a path out of it
+        check_id(f, "character folder", index, FaceError)
+    banks = [IdentityBank.load(contained(directory, f, "character folder", index, FaceError)) for f in folders]
+    ids = [b.id for b in banks]
+    if len(set(ids)) != len(ids):
+        raise FaceError(f"duplicate character ids {ids}", path=index)
+    return banks
 
 
 def save_banks(banks: Sequence[IdentityBank], directory: str | Path) -> Path:
     """Write ``characters.json`` and one folder per bank; folders of characters that the old
     ``characters.json`` listed and this set no longer has are removed afterwards."""
     directory = Path(directory)
-    ids = [b.id for b in banks]
+    ids = [check_id(b.id, "bank id", directory, FaceError) for b in banks]
+    for b in banks:
+        check_name(b.name, "character name", directory, FaceError)
     if len(set(ids)) != len(ids):
         raise FaceError(f"duplicate character ids {ids}", path=directory)
     old_folders: list[str] = []
@@ -275,6 +298,7 @@ def save_banks(banks: Sequence[IdentityBank], directory: str | Path) -> Path:
     if index.exists():  # an existing bank set: must be ours and readable before we touch it
         old = _read_json(index, SET_SCHEMA, SET_VERSION)
         old_folders = [str(c.get("folder")) for c in old.get("characters", []) if isinstance(c, dict)]
+        old_folders = [f for f in old_folders if _is_id(f)]
     makedirs(directory)
     for bank in banks:
         bank.save(directory / bank.id)
@@ -315,7 +339,16 @@ def next_id(banks: Sequence[IdentityBank]) -> str:
     return f"char_{n:03d}"
 
 
+def _is_id(text: str) -> bool:
+    try:
+        check_id(text, "id")
+    except LengthenError:
+        return False
+    return True
+
+
 def rename(banks: Sequence[IdentityBank], key: str, name: str) -> list[IdentityBank]:
+    check_name(name, "new character name", error=FaceError)
     out = list(banks)
     i = find(out, key)
     out[i] = replace(out[i], name=name)

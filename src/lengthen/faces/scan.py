@@ -124,9 +124,9 @@ def sample_frames(
 
 
 def _read_image(path: Path) -> np.ndarray:
-    from ..guards import read_image_rgb  # the one image reader
+    from ..guards import read_image_rgb
 
-    return read_image_rgb(path, MediaError)
+    return read_image_rgb(path, MediaError, "image")  # a regular file, size checked before decoding
 
 
 def _frames_of(
@@ -493,6 +493,9 @@ def add_reference_photo(
     except FaceError:
         if any(b.name == key for b in out):
             raise
+        from ..guards import check_name
+
+        check_name(key, "character name", error=FaceError)
         new = IdentityBank(
             next_id(out), key, backend.name, int(backend.embedding_dim), int(backend.chip_size), emb, chip, [src], [q]
         )

@@ -130,13 +130,9 @@ def open_container(path: str | Path):
     """Open a file with PyAV, turning every failure into a MediaError naming the file."""
     import av
 
-    p = Path(path)
-    if not p.exists():
-        raise MediaError("file not found", path=p)
-    if p.is_dir():
-        raise MediaError("is a directory, not a media file", path=p)
-    if p.stat().st_size == 0:
-        raise MediaError("file is empty (0 bytes)", path=p)
+    from ..guards import check_regular_file
+
+    p = check_regular_file(path, "media file", MediaError)  # never opens a FIFO or a device
     try:
         container = av.open(str(p), "r")
     except Exception as exc:  # PyAV raises a family of FFmpegError / InvalidDataError
@@ -172,7 +168,8 @@ def frame_index(path: str | Path) -> FrameIndex:
         stream = container.streams.video[0]
         time_base = Fraction(stream.time_base)
         rates = [Fraction(r) for r in (stream.average_rate, stream.base_rate, stream.guessed_rate) if r]
-        pts, key_flags = [], []
+        listed = int(stream.frames or 0) if "mp4" in container.format.name or "mov" in container.format.name else 0
+        pts, key_flags, data_end = [], [], []
         try:
             for packet in container.demux(stream):
                 if packet.size == 0:
@@ -182,12 +179,15 @@ def frame_index(path: str | Path) -> FrameIndex:
                     continue
                 pts.append(t)
                 key_flags.append(bool(packet.is_keyframe))
+                pos = packet.pos
+                data_end.append(pos + packet.size if pos is not None and pos >= 0 else 0)
         except Exception as exc:
             raise MediaError(f"file is damaged or truncated ({_ffmsg(exc)})", path=p) from None
     finally:
         container.close()
     if not pts:
         raise MediaError("video stream has no frames", path=p)
+    _check_not_truncated(p, data_end, listed)
     order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
     index = FrameIndex(
         pts=np.asarray(pts, dtype=np.int64)[order],
@@ -279,6 +279,21 @@ def stream_color_tags(path: str | Path) -> ColorTags:
         with _INDEX_LOCK:
             _TAGS_CACHE[key] = tags
     return tags
+
+
+def _check_not_truncated(path: Path, data_end: list[int], listed: int) -> None:
+    """A file whose index (an MP4/MOV ``moov`` at the front) lists more frames than its data holds was
+    cut short (an interrupted copy or download): refuse it instead of probing it as fine."""
+    size = path.stat().st_size
+    beyond = [i for i, end in enumerate(data_end) if end > size]
+    have = beyond[0] if beyond else len(data_end)
+    if beyond or (listed and have < listed):
+        raise MediaError(
+            f"file is truncated: its index lists {max(listed, len(data_end))} frames but only {have} are in "
+            f"the file ({size} bytes); the rest is missing",
+            path=path,
+            frame=have,
+        )
 
 
 def _start_timecode(container, stream) -> str | None:

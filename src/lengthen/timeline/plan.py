@@ -39,7 +39,6 @@ after ``last``). The metadata keys ``cut_before``/``cut_after`` say where a cut 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -85,12 +84,19 @@ class ClipRequest:
         prompt = entry.get("prompt")
         if prompt is not None and not isinstance(prompt, str):
             raise UsageError(f"{where}: 'prompt' must be text, got {type(prompt).__name__}")
+        skip = entry.get("skip", False)
+        if not isinstance(skip, bool):
+            raise UsageError(f"{where}: 'skip' is true or false, not {skip!r}")
+        for key in ("head", "tail", "handles"):
+            value = entry.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, str))):
+                raise UsageError(f'{where}: {key!r} is a length like 12, "12f" or "2s", not {value!r}')
         try:
             return cls(
                 entry.get("head"),
                 entry.get("tail"),
                 entry.get("handles"),
-                bool(entry.get("skip", False)),
+                skip,
                 (prompt or "").strip() or None,
             )
         except UsageError as exc:
@@ -106,13 +112,10 @@ class SpecFile:
 
 def load_spec(path) -> SpecFile:
     """Read and validate a spec file; UsageError naming the file and entry on anything wrong."""
+    from ..guards import read_json
+
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError("spec file not found", path=path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"malformed spec JSON: {exc}", path=path) from None
+    data = read_json(path, "spec file", UsageError)  # a regular file, size and depth checked, no NaN
     return parse_spec(data, path)
 
 

@@ -146,9 +146,12 @@ def read_timeline(
     import opentimelineio as otio
 
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         raise TimelineError("timeline file not found", path=path)
     adapter = adapter_for(path)
+    from ..guards import check_otio_document
+
+    check_otio_document(path, TimelineError)  # regular file, size, depth, finite times: before OTIO parses it
     base_dir, tmp, kwargs = path.parent, None, {}
     if adapter == "otioz":
         if extract_dir is None:
@@ -263,6 +266,8 @@ def _collect(doc: TimelineDoc, allow_outside: bool, probe_media: bool) -> None:
                 doc.problems.append(
                     ClipProblem(name, clip_id, label, exc.message, str(exc.path) if exc.path else None)
                 )
+            except (ArithmeticError, ValueError) as exc:  # impossible times that OTIO accepted
+                doc.problems.append(ClipProblem(name, clip_id, label, f"impossible time values ({exc})"))
 
 
 def _describe(
