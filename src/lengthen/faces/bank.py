@@ -250,7 +250,7 @@ class IdentityBank:
 
 
 def _read_json(path: Path, schema: str, version: int) -> dict:
-    if not os.path.lexists(path):
+    if not Path(path).is_symlink() and not path.exists():
         raise FaceError("missing file", path=path)
     doc = read_json(path, path.name, FaceError)  # a regular file, size and depth checked, no NaN
     if not isinstance(doc, dict) or doc.get("schema") != schema:
