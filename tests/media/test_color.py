@@ -174,3 +174,26 @@ def test_evaluate_reports_the_seam_colour_difference(testdata, tmp_path):
     # freeze writes the last source frame again: through ProRes and back, no colour shift at the seam
     assert rows["freeze"]["seam_color"] < 0.25
     assert "seam_color" in table(result).splitlines()[0]
+
+
+def test_untagged_rules_and_hdr_names():
+    """HD (wider than 1024 or taller than 576) = BT.709; 576-line SD = BT.601 with BT.470BG primaries,
+    other SD = SMPTE 170M; video range unless yuvj; PQ and HLG are named and warned about."""
+    untagged = ColorTags()
+    assert untagged.resolved(1920, 1080) == BT709
+    assert untagged.resolved(1280, 720) == BT709 and untagged.resolved(1040, 64) == BT709
+    assert untagged.resolved(720, 480) == BT601
+    assert untagged.resolved(720, 576) == ColorTags(5, 6, 6, 1)
+    assert untagged.resolved(640, 480, "yuvj420p").range == 2
+    assert ColorTags(1, 2, 2, 0).resolved(720, 480) == ColorTags(1, 6, 6, 1)  # what is tagged is kept
+    pq, hlg = ColorTags(9, 16, 9, 1), ColorTags(9, 18, 9, 1)
+    assert pq.names() == {
+        "color_primaries": "bt2020",
+        "color_transfer": "smpte2084",
+        "color_space": "bt2020nc",
+        "color_range": "tv",
+    }
+    assert ColorTags.from_names(**dict(zip(("primaries", "transfer", "matrix", "rng"), hlg.names().values()))) == hlg
+    from lengthen.media.color import hdr_warning
+
+    assert "HLG" in hdr_warning(hlg) and "PQ" in hdr_warning(pq) and hdr_warning(BT709) is None
