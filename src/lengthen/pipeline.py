@@ -124,7 +124,7 @@ def _candidate(engine, req: GenerateRequest, backend, banks, timer, progress, cl
     scores = {}
     if backend is not None and banks:
         with timer("score"):
-            scores = identity_scores(frames, banks, backend)
+            scores = identity_scores(frames, banks, backend, progress=progress)
     score = candidate_score(scores, figures["seam_jump"])
     return Candidate(req.seed, frames, result.info, scores, figures, score, correction.tolist())
 
@@ -219,10 +219,18 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
                 f"only {len(context)} context frames before a cut; engine {engine.name!r} needs {limits.min_context}",
                 clip=spec.clip,
             )
-        source_scores = {}
+        source_scores, context_faces = {}, None
         if backend is not None and banks:
+            from .engines.rerank import scoring_settings
+            from .faces.detections import FrameFaces
+
+            # the context's faces, found once: the source scores here, the engine's face
+            # supervision and rigid faces (GenerateRequest.context_faces) read the same detections
+            context_faces = FrameFaces(context, backend, scoring_settings(banks))
+            edge = len(context) - 1 if direction == "tail" else 0
+            picks = range(edge, -1, -8) if direction == "tail" else range(0, len(context), 8)
             with timer("score"):
-                source_scores = identity_scores(context, banks, backend, stride=8)
+                source_scores = identity_scores(context, banks, backend, faces=context_faces, picks=picks)
         shared = GenerateRequest(
             context=context,
             direction=direction,
@@ -235,6 +243,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             pixel_aspect=_sar(info.sar),
             prompt=getattr(spec, "prompt", None),
             references=references,
+            context_faces=context_faces,
         )
         candidates = [
             _candidate(engine, replace(shared, candidate=c), backend, banks, timer, progress, spec.clip)
@@ -294,6 +303,8 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             "media": str(path),
             "timecode": start_tc,
             "context_frames": int(len(context)),
+            # context frames whose faces were found (once, for the scores and the engine alike)
+            "context_frames_face_scanned": context_faces.detected if context_faces is not None else 0,
             "context_dropped_at_cut": int(dropped),
             "seed": best.seed,
             "identity": {

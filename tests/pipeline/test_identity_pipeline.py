@@ -74,3 +74,33 @@ def test_reference_photo_starts_a_named_character(astronaut_clip, tmp_path, test
     assert [c["name"] for c in outcome.report["characters"]] == ["Eileen"]
     scores = outcome.report["directions"]["tail"]["identity"]["generated"]
     assert next(iter(scores.values()))["mean"] > 0.9
+
+
+def test_faces_of_the_context_are_found_once_for_scores_and_engine(astronaut_clip, tmp_path, monkeypatch):
+    """The built-in engine reads the pipeline's detections of the context frames (one FrameFaces
+    per direction, shared; the engine makes none of its own), and scoring reports its progress."""
+    import lengthen.faces.detections as det
+    from lengthen.progress import SilentProgress
+
+    made: list[int] = []
+    real_init = det.FrameFaces.__init__
+
+    def counting(self, frames, *a, **k):
+        made.append(len(frames))
+        real_init(self, frames, *a, **k)
+
+    monkeypatch.setattr(det.FrameFaces, "__init__", counting)
+    monkeypatch.setenv("LENGTHEN_CACHE", str(tmp_path / "cache"))
+    request = ExtendRequest(
+        settings=EngineSettings(quality="tiny", candidates=2, adapt_steps=4), output_dir=tmp_path / "out"
+    )
+    progress = SilentProgress()
+    outcome = render_shot(_spec(astronaut_clip, tail=4), request, progress)
+    tail = outcome.report["directions"]["tail"]
+    # one for the context (source scores + engine), one per candidate's new frames (their scores)
+    assert made == [tail["context_frames"], 4, 4]
+    # the source scores look at 3 frames (every 8th from the cut); the engine's picks near the cut joined them
+    assert tail["context_frames_face_scanned"] > 3
+    assert tail["engine_info"]["rigid_faces"] >= 1  # it found her face in the shared detections
+    stages = {e[0] for e in progress.events}
+    assert {"score", "faces in context"} <= stages

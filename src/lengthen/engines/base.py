@@ -27,8 +27,9 @@ class GenerateRequest:
     banks: tuple = ()  # IdentityBank values of the characters in the shot
     settings: EngineSettings = field(default_factory=EngineSettings)
     cache_key: str = ""  # identifies media + range + settings, for per-shot caches
-    # Faces found in the context frames, per frame: list of (bank index, landmarks (5, 2)).
-    context_faces: tuple = ()
+    # the faces of the context frames (a lengthen.faces.detections.FrameFaces over ``context``, or
+    # None): found once by the pipeline, read by the engine and the reranker alike
+    context_faces: object = None
     # best-of-N: which candidate this is. Candidates share everything (an engine's adaptation to
     # the shot included) but the sampling seed, ``settings.seed + candidate``.
     candidate: int = 0

@@ -39,6 +39,7 @@ class BuiltinEngine:
 
     def __init__(self, settings: EngineSettings | None = None) -> None:
         self.settings = settings or EngineSettings()
+        self._shared: tuple = (None, None)  # (FrameFaces of the context, engine frame -> context frame)
         # the last adaptation, in memory: best-of-N candidates (same shot, direction and base seed,
         # another sampling seed) reuse its flows and weights without reading the disk cache
         self._memo: tuple | None = None
@@ -71,20 +72,23 @@ class BuiltinEngine:
             return []
         return [b for b in banks if len(b) and b.backend == "dlib"]
 
-    @staticmethod
-    def _detect(frames: np.ndarray, usable, picks, found: dict, progress) -> dict:
+    def _detect(self, frames: np.ndarray, usable, picks, found: dict, progress) -> dict:
         """Detect the characters' faces in ``frames[i]`` for ``i`` in ``picks`` (skipping frames in
         ``found``): ``found[i] = {slot: chip affine (2, 3)}``, slot = index into ``usable``, each
-        face assigned to the closest bank above the same-person threshold."""
+        face assigned to the closest bank above the same-person threshold. The faces come from
+        the pipeline's detections of the context (``GenerateRequest.context_faces``, found once
+        per shot) when it has them; only without them does the engine detect."""
         from ..faces.backends.registry import get_backend
-        from ..faces.scan import detect_faces
+        from ..faces.detections import FrameFaces
         from .rerank import present_threshold, scoring_settings
 
         todo = [i for i in picks if i not in found]
         if not usable or not todo:
             return found
-        backend = get_backend("dlib")
-        settings = scoring_settings(usable)
+        shared, index = self._shared
+        if shared is None:
+            shared, index = FrameFaces(frames, get_backend("dlib"), scoring_settings(usable)), (lambda i: i)
+        backend = shared.backend
         centroids = np.stack([b.centroid for b in usable])  # B D
         threshold = present_threshold(backend)
         for k, i in enumerate(todo):
@@ -92,16 +96,31 @@ class BuiltinEngine:
                 progress.report("faces in context", k, len(todo))
                 progress.check()
             found[i] = {}
-            dets = detect_faces(backend, frames[i], settings)
-            if not dets:
+            faces = shared.get(index(i))
+            if not faces:
                 continue
-            emb = backend.embed(backend.align(frames[i], dets))  # F D
+            emb = np.stack([f.embedding for f in faces])  # F D
             sims = emb @ centroids.T  # F B
             for b in range(len(usable)):
                 f = int(sims[:, b].argmax())
                 if sims[f, b] >= threshold and int(sims[f].argmax()) == b:
-                    found[i][b] = backend.chip_affines(dets[f].landmarks[None].astype(np.float64))[0]
+                    landmarks = np.asarray(faces[f].landmarks, np.float64)[None]
+                    found[i][b] = backend.chip_affines(landmarks)[0]
         return found
+
+    def _share_context_faces(self, request: GenerateRequest, needed: int) -> None:
+        """Read the pipeline's context faces (dlib ones) for this request's engine frames: the
+        engine's frame ``i`` (the last ``needed`` context frames, reversed for a head) is context
+        frame ``T - needed + i`` (tail) or ``needed - 1 - i`` (head)."""
+        shared = request.context_faces
+        if shared is None or getattr(shared, "backend_name", "") != "dlib":
+            self._shared = (None, None)
+            return
+        t = len(request.context)
+        if request.direction == "tail":
+            self._shared = (shared, lambda i: t - needed + i)
+        else:
+            self._shared = (shared, lambda i: needed - 1 - i)
 
     def _faces(self, frames: np.ndarray, usable, preset: BuiltinSettings, found: dict, progress):
         """FaceSupervision for the frames nearest the cut (every few frames), None without faces."""
@@ -244,6 +263,7 @@ class BuiltinEngine:
         preset = self.preset(request)
         frames = request.context if request.direction == "tail" else request.context[::-1]
         frames = np.ascontiguousarray(frames[-preset.context_needed :])
+        self._share_context_faces(request, len(frames))
         t_len = len(frames)
         h, w = frames.shape[1:3]
         size = work_size_for(w, h, preset.work_width, preset.patch_size)

@@ -51,34 +51,45 @@ def scoring_settings(banks):
     return ScanSettings(min_face_px=min_px)
 
 
-def _frame_embeddings(frame: np.ndarray, backend, settings) -> np.ndarray:
-    from ..faces.scan import detect_faces
-
-    dets = detect_faces(backend, frame, settings)
-    if not dets:
-        return np.zeros((0, backend.embedding_dim), dtype=np.float32)
-    return backend.embed(backend.align(frame, dets))
-
-
 def identity_scores(
-    frames: np.ndarray, banks, backend, stride: int = 4, threshold: float | None = None
+    frames: np.ndarray,
+    banks,
+    backend,
+    stride: int = 4,
+    threshold: float | None = None,
+    *,
+    faces=None,
+    picks=None,
+    progress=None,
 ) -> IdentityScores:
     """Per bank id: mean / min similarity over scored frames and how many frames lost the face;
-    faces below ``threshold`` (default: the same-person threshold) for every bank are unknown."""
+    faces below ``threshold`` (default: the same-person threshold) for every bank are unknown.
+    ``faces``: a :class:`~lengthen.faces.detections.FrameFaces` over ``frames`` whose detections
+    are shared with other readers (default: a fresh one); ``picks``: the frames to score (default
+    every ``stride``-th and the last). Reports ``score`` progress and honours cancel."""
+    from ..faces.detections import FrameFaces
+
     if not banks or backend is None or len(frames) == 0:
         return IdentityScores()
     threshold = present_threshold(backend) if threshold is None else threshold
-    settings = scoring_settings(banks)
-    picks = sorted(set(list(range(0, len(frames), max(1, stride))) + [len(frames) - 1]))
+    if faces is None:
+        faces = FrameFaces(frames, backend, scoring_settings(banks))
+    if picks is None:
+        picks = range(0, len(frames), max(1, stride))
+    picks = sorted({int(t) for t in picks} | {len(frames) - 1})
     centroids = np.stack([np.asarray(b.centroid, dtype=np.float32) for b in banks])  # (B, D)
     per_bank: list[list[float | None]] = [[] for _ in banks]
     unknown_faces, unknown_frames, nearest = 0, 0, {}
-    for t in picks:
-        emb = _frame_embeddings(frames[t], backend, settings)  # (F, D)
-        if len(emb) == 0:
+    for k, t in enumerate(picks):
+        if progress is not None:
+            progress.check()
+            progress.report("score", k, len(picks))
+        found = faces.get(t)
+        if not found:
             for scores in per_bank:
                 scores.append(None)
             continue
+        emb = np.stack([f.embedding for f in found])  # (F, D)
         sims = emb @ centroids.T  # (F, B)
         owner = sims.argmax(axis=1)  # each face goes to its closest bank ...
         best_of_face = sims.max(axis=1)
@@ -93,6 +104,8 @@ def identity_scores(
             mine = sims[owner == b, b]
             best = float(mine.max()) if len(mine) else None
             per_bank[b].append(best if best is not None and best >= threshold else None)
+    if progress is not None:
+        progress.report("score", len(picks), len(picks))
     out = IdentityScores(
         threshold=round(float(threshold), 4),
         unknown={"faces": unknown_faces, "frames": unknown_frames, "nearest": nearest},
