@@ -176,12 +176,20 @@ def main() -> None:
     ap.add_argument("--no-faces", action="store_true")
     ap.add_argument("--ablation", action="store_true", help="identity tokens / loss on and off instead")
     ap.add_argument("--json", default=None, help="write the rows here too")
+    ap.add_argument("--prior", default=None, help="start adaptation from this motion prior (folder or name)")
+    ap.add_argument("--force", default=None, help="use this builtin candidate whatever self-validation says")
     args = ap.parse_args()
     shots = {**SHOTS, **EXTRA} if args.shots == ["all"] else {k: {**SHOTS, **EXTRA}[k] for k in args.shots}
     print(
         f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; adapt steps {args.adapt_steps}; "
         f"quality {args.quality}; seeds {args.seeds}"
     )
+    if args.prior or args.force:
+        from lengthen.engines import builtin_settings
+
+        preset = builtin_settings.PRESETS[args.quality]
+        builtin_settings.PRESETS[args.quality] = replace(preset, pretrained=args.prior, force=args.force)
+        print(f"builtin preset: pretrained {args.prior}, force {args.force}")
     results = []
     t0 = time.perf_counter()
     for name, spec in shots.items():

@@ -249,3 +249,20 @@ def test_training_noise_levels_weight_sigma_one_as_configured(context, settings,
     rest = sigmas[sigmas < 1]
     if fraction < 1:
         assert float(rest.min()) < 0.3 and float(rest.max()) > 0.6  # spread over (0, 1)
+
+
+def test_adaptation_starts_from_a_pretrained_prior(settings, tmp_path):
+    """``pretrained``: the motion prior's weights (diffusers folder, safetensors) are the start point;
+    one of another architecture is refused by name."""
+    model, _ = build_models(settings)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.02)
+    model.save_pretrained(tmp_path / "prior", safe_serialization=True)
+    assert (tmp_path / "prior" / "diffusion_pytorch_model.safetensors").is_file()
+    started, _ = build_models(replace(settings, pretrained=str(tmp_path / "prior"), seed=5))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), started.state_dict().values()))
+    with pytest.raises(EngineError, match="width"):
+        build_models(replace(settings, width=64, pretrained=str(tmp_path / "prior")))
+    with pytest.raises(EngineError, match="not found"):
+        build_models(replace(settings, pretrained="no-such-prior"))

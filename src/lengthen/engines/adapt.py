@@ -83,7 +83,35 @@ def build_models(settings, face_dim: int = 128):
     encoder = IdentityEncoder(
         face_dim=face_dim, width=settings.width, num_tokens=settings.identity_tokens, num_heads=settings.num_heads
     )
+    if settings.pretrained:
+        load_prior(model, settings.pretrained)
     return model, encoder
+
+
+def prior_path(name: str):
+    """A pretrained motion prior's folder: a path, or the name of one shipped in
+    ``lengthen/resources/motion_prior/`` (``scripts``: ``benchmarks/train_motion_prior.py``)."""
+    from pathlib import Path
+
+    path = Path(name)
+    if path.is_dir():
+        return path
+    return Path(__file__).resolve().parents[1] / "resources" / "motion_prior" / name
+
+
+def load_prior(model, name: str) -> None:
+    """Start ``model`` from the pretrained motion prior ``name`` (same architecture, else EngineError)."""
+    from ..models.motion_transformer import MotionTransformer
+
+    path = prior_path(name)
+    if not (path / "config.json").is_file():
+        raise EngineError(f"pretrained motion prior {name!r} not found ({path})")
+    prior = MotionTransformer.from_pretrained(path)
+    keys = ("patch_size", "width", "num_blocks", "num_heads", "identity_dim", "flow_scale", "prior_channels")
+    differ = [k for k in keys if prior.config[k] != model.config[k]]
+    if differ:
+        raise EngineError(f"pretrained motion prior {name!r} does not fit this model: {', '.join(differ)} differ")
+    model.load_state_dict(prior.state_dict())
 
 
 class _Windows:

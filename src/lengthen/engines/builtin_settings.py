@@ -90,6 +90,9 @@ class BuiltinSettings:
     # under-trained model gives the ``motion`` engine's result; "none" = it generates the whole flow
     # (an untrained model then gives a freeze). Either way the output is the clean sample (x0).
     prior: str = "motion"
+    # pretrained motion prior adaptation starts from (a folder, or a name under
+    # lengthen/resources/motion_prior/; benchmarks/train_motion_prior.py); None: a fresh model
+    pretrained: str | None = None
     motion_damping: float = 0.97  # per-frame damping of the extrapolated motion (``motion`` engine too)
     rigid_faces: bool = True  # each character's face moves as one rigid piece in the warp
     rigid_face_radius: float = 0.8  # radius of that piece over half the face chip's side
