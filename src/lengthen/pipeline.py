@@ -8,6 +8,7 @@ values; engines only see context frames, banks and settings.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -55,9 +56,10 @@ def _face_backend(request: ExtendRequest):
     return get_backend(request.face_backend)
 
 
-def identity_banks(spec: ShotSpec, request: ExtendRequest, backend, progress) -> list:
+def identity_banks(spec: ShotSpec, request: ExtendRequest, backend, progress, detections: dict | None = None) -> list:
     """The banks for a shot: loaded from ``banks_dir``, or scanned from the shot itself; then
-    reference photos given by hand are added to the character of that name (or a new one)."""
+    reference photos given by hand are added to the character of that name (or a new one).
+    ``detections`` (a dict) receives the scan's faces per (media, frame), for reuse."""
     from .faces.bank import load_banks
     from .faces.scan import ScanSettings, add_reference_photo, scan_shot
 
@@ -74,6 +76,8 @@ def identity_banks(spec: ShotSpec, request: ExtendRequest, backend, progress) ->
             progress=progress,
         )
         banks = list(result.banks)
+        if detections is not None:
+            detections.update(result.detections)
     for name, photo in request.refs:
         banks = add_reference_photo(banks, name, photo, backend)
     return banks
@@ -171,11 +175,11 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
     output_dir = Path(request.output_dir or Path(spec.media).parent / "lengthen_out")
     makedirs(output_dir)
 
-    backend = None
+    backend, scanned = None, {}  # scanned: the shot scan's faces per (media, frame), reused below
     if request.scan_faces or request.banks_dir is not None or request.refs:
         with timer("faces"):
             backend = _face_backend(request)
-            banks = identity_banks(spec, request, backend, progress)
+            banks = identity_banks(spec, request, backend, progress, scanned)
     else:
         banks = []
     report: dict = {
@@ -226,9 +230,18 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
 
             # the context's faces, found once: the source scores here, the engine's face
             # supervision and rigid faces (GenerateRequest.context_faces) read the same detections
-            context_faces = FrameFaces(context, backend, scoring_settings(banks))
+            settings = scoring_settings(banks)
+            first = spec.context_range(direction, want_context)[0] + (dropped if direction == "tail" else 0)
+            media = os.path.abspath(spec.media)
+            known = {  # context frames the shot scan already looked at: their faces, not found again
+                k: [f for f in scanned[(media, first + k)] if f.height >= settings.min_face_px]
+                for k in range(len(context))
+                if (media, first + k) in scanned
+            }
+            context_faces = FrameFaces(context, backend, settings, known=known)
             edge = len(context) - 1 if direction == "tail" else 0
             picks = range(edge, -1, -8) if direction == "tail" else range(0, len(context), 8)
+            picks = sorted({*picks, *known})  # frames the scan looked at are scored for free
             with timer("score"):
                 source_scores = identity_scores(context, banks, backend, faces=context_faces, picks=picks)
         shared = GenerateRequest(
@@ -305,6 +318,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             "context_frames": int(len(context)),
             # context frames whose faces were found (once, for the scores and the engine alike)
             "context_frames_face_scanned": context_faces.detected if context_faces is not None else 0,
+            "context_frames_from_scan": len(context_faces.reused) if context_faces is not None else 0,
             "context_dropped_at_cut": int(dropped),
             "seed": best.seed,
             "identity": {

@@ -102,5 +102,6 @@ def test_faces_of_the_context_are_found_once_for_scores_and_engine(astronaut_cli
     # the source scores look at 3 frames (every 8th from the cut); the engine's picks near the cut joined them
     assert tail["context_frames_face_scanned"] > 3
     assert tail["engine_info"]["rigid_faces"] >= 1  # it found her face in the shared detections
+    assert tail["context_frames_from_scan"] == 2  # frames 0 and 12 (2 fps): the bank scan's faces, reused
     stages = {e[0] for e in progress.events}
     assert {"score", "faces in context"} <= stages

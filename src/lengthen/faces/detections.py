@@ -48,7 +48,9 @@ class FrameFaces:
         self.backend = backend
         self.settings = settings or ScanSettings()
         self.found: dict[int, list[FaceObs]] = dict(known or {})
+        self.known = set(self.found)  # frames found by an earlier pass
         self.detected = 0  # frames this object ran the detector on (not counting ``known``)
+        self.reused: set[int] = set()  # known frames that a reader asked for
         self._next_track = 0
 
     @property
@@ -58,6 +60,8 @@ class FrameFaces:
     def get(self, i: int) -> list[FaceObs]:
         """The faces of frame ``i`` (detected now if nobody asked before)."""
         i = int(i)
+        if i in self.known:
+            self.reused.add(i)
         if i not in self.found:
             self.found[i] = self._link(i, self._detect(self.frames[i]))
             self.detected += 1

@@ -44,6 +44,7 @@ import numpy as np
 from ..errors import Cancelled, FaceError, LengthenError, MediaError
 from .bank import TOP_K, FaceSource, IdentityBank, find, next_id
 from .cluster import agglomerate, same_person_threshold, track_weak_threshold
+from .detections import FaceObs
 from .quality import face_quality
 from .track import TrackSettings, track_faces
 from .types import Detection
@@ -87,6 +88,9 @@ class ScanResult:
     tracks: int = 0
     dropped_faces: int = 0  # faces in clusters too small to be a character
     embeddings_reused: int = 0  # faces whose chip had not changed since the previous sample
+    # (media path, frame) -> the faces found there (faces.detections.FaceObs): what the pipeline
+    # reuses for the context frames the scan already looked at (faces once per shot)
+    detections: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -339,6 +343,10 @@ def _scan_one(
                 faces.chips.append(chip)
                 faces.embeddings.append(np.asarray(e, np.float32))
         per_frame.append(ids)
+        result.detections[(media, int(frame_no))] = [
+            FaceObs(tuple(float(v) for v in d.box), float(d.score), np.asarray(d.landmarks), faces.embeddings[n])
+            for d, n in zip(keep, ids)
+        ]
         result.frames_scanned += 1
         result.faces_found += len(ids)
         if progress is not None:
