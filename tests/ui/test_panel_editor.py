@@ -15,6 +15,7 @@ import opentimelineio as otio
 import pytest
 from panel_cuts import write_cut
 from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtWidgets import QLineEdit
 from test_panel import WAIT, idle, open_and_wait, set_cell
 
 from lengthen.ui.characters import shown_faces
@@ -417,3 +418,20 @@ def test_a_clip_after_a_cut_inside_its_media_gets_a_head_of_its_own_shot(qtbot, 
     )
     assert placed == [(36, "head"), (168, "tail")]  # right before the in point, right after the out point
     assert len(w.last_export["media"]) == 2
+
+
+def test_lengths_typed_on_the_keyboard(qtbot, window, cut):
+    """Keyboard use: type a length into a cell (the review's "." shortcut does not eat the
+    decimal point), Enter commits, Ctrl+Z undoes."""
+    w = window()
+    open_and_wait(qtbot, w, cut)
+    w.table.setFocus()
+    w.table.setCurrentIndex(w.table.shots.index(1, TAIL))
+    qtbot.keyClick(w.table, "0")  # typing starts the edit
+    editor = w.table.viewport().findChild(QLineEdit)
+    qtbot.keyClicks(editor, ".5s")
+    assert editor.text() == "0.5s"
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: w.state.rows[1].spec.tail_frames == 12, timeout=2000)  # the delegate commits queued
+    qtbot.keyClick(w.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.state.rows[1].spec.tail_frames == 0, timeout=2000)
