@@ -56,6 +56,9 @@ def test_faces_scanned_scored_and_best_candidate_kept(astronaut_clip, tmp_path):
     assert source["mean"] > 0.9 and source["missing"] == 0  # her own frames are her
     assert generated["mean"] > 0.9 and generated["missing"] == 0  # a warp keeps her face
     assert abs(generated["mean"] - source["mean"]) < 0.05
+    # the report gives the same-person threshold and the faces that matched nobody (issue 22)
+    assert tail["identity"]["threshold"] == 0.9
+    assert tail["identity"]["unknown"]["generated"] == {"faces": 0, "frames": 0, "nearest": {}}
     seeds = [c["seed"] for c in tail["candidates"]]
     assert seeds == [5, 6]
     best = max(tail["candidates"], key=lambda c: c["score"])
