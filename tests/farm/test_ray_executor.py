@@ -191,3 +191,35 @@ def test_gpu_engine_on_a_ray_without_gpu_is_refused_before_work(ray_local, cut4,
     err = capsys.readouterr().err
     assert code == 2 and "has 0 GPU; a shot needs 1" in err, err
     assert not out.exists() and not list(out.with_name("gpu_media").glob("*.mov"))
+
+
+def test_the_panel_runs_a_timeline_through_ray(ray_local, cut4):
+    from lengthen.progress import SilentProgress
+    from lengthen.ui import jobs
+    from lengthen.ui.state import PanelState
+
+    state = PanelState()
+    state.adopt(PanelState.read(cut4))
+    state.set_engine("motion")
+    state.set_executor("ray")
+    items = state.run_items()
+    handlers = {
+        "started": state.shot_started,
+        "progress": state.shot_progress,
+        "done": state.shot_done,
+        "failed": state.shot_failed,
+    }
+    counts = jobs.run_shots(
+        items,
+        SilentProgress(),
+        lambda kind, clip_id, *data: handlers[kind](clip_id, *data),
+        executor=state.make_executor(),
+    )
+    state.run_finished()
+    assert counts == {"done": 4, "failed": 0}
+    assert [r.status for r in state.rows] == ["done"] * 4
+    made = [g for r in state.rows for g in r.outcome.generated]  # the panel's default: 12 handles, head and tail
+    assert [g.direction for g in made] == ["head", "tail"] * 4 and all(g.path.is_file() for g in made)
+    assert all(r.outcome.report["farm"]["executor"] == "ray" for r in state.rows)
+    assert len({g.path for g in made}) == len({g.metadata["reel"] for g in made}) == 8  # names and reels unique
+    state.close()

@@ -14,12 +14,13 @@ import numpy as np
 from ..errors import UsageError
 
 
-def run_shots(items: list, progress, on_event) -> dict:
+def run_shots(items: list, progress, on_event, executor=None) -> dict:
     """Render the panel's :class:`~lengthen.executor.ShotJob` s (``key`` = clip id) through
     :func:`lengthen.pipeline.render_shots`, the CLI's shot loop. ``on_event(kind, clip_id, *data)``
     with kind ``started``, ``progress`` (stage, done, total, message), ``done`` (ShotOutcome) or
     ``failed`` (message): a failed shot never stops the others. Cancelled propagates (the
-    pipeline leaves no partial file behind). Returns {"done": n, "failed": n}."""
+    pipeline leaves no partial file behind). ``executor``: where shots render (default in this
+    process; :meth:`PanelState.make_executor`). Returns {"done": n, "failed": n}."""
     from ..pipeline import render_shots
 
     def forward(kind: str, index: int, *data) -> None:
@@ -27,7 +28,7 @@ def run_shots(items: list, progress, on_event) -> dict:
             data = (data[0].error.describe(),)
         on_event(kind, items[index].key, *data)
 
-    outcomes = render_shots(items, progress=progress, on_event=forward)
+    outcomes = render_shots(items, progress=progress, on_event=forward, executor=executor)
     failed = sum(o.error is not None for o in outcomes)
     return {"done": len(outcomes) - failed, "failed": failed}
 

@@ -664,8 +664,15 @@ class MainWindow(QMainWindow):
         if not items:
             self.show_message("Nothing to run: every shot is done or asks for no frames")
             return None
-        self.show_message(f"Running {len(items)} shots with {st.engine} ({st.settings.quality})…")
-        worker = Worker(jobs.run_shots, items, events=True, name="run")
+        try:
+            executor = st.make_executor()
+        except LengthenError as exc:
+            st.run_finished()
+            self.show_error(str(exc))
+            return None
+        where = " on Ray" if st.executor == "ray" else ""
+        self.show_message(f"Running {len(items)} shots with {st.engine} ({st.settings.quality}){where}…")
+        worker = Worker(jobs.run_shots, items, events=True, name="run", executor=executor)
         worker.signals.event.connect(self._guarded(self._on_run_event))
         self.run_worker = worker
         self._update_run_progress()

@@ -4,7 +4,7 @@ engines the memory a run needs. Changes go to :meth:`PanelState.set_engine` / ``
 from __future__ import annotations
 
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
+from PyQt6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
 from ..engines.base import ENGINES, QUALITIES
 from ..errors import LengthenError
@@ -54,6 +54,16 @@ class SettingsPane(QWidget):
         form.addRow("Identity strength", self.identity)
         form.addRow("Seed", self.seed)
         form.addRow("GPU memory", self.memory)
+        self.run_on = QComboBox()  # where runs render: this process, or one Ray task per shot
+        self.run_on.addItem("This computer, one shot at a time", "local")
+        self.run_on.addItem("Ray, one task per shot", "ray")
+        self.ray_address = QLineEdit()
+        self.ray_address.setPlaceholderText("empty: a private Ray on this computer (127.0.0.1)")
+        self.ray_address.setToolTip(
+            "a Ray cluster's address (ray start --head on a trusted network only: never expose its ports)"
+        )
+        form.addRow("Run on", self.run_on)
+        form.addRow("Ray address", self.ray_address)
         self._updating = False
         self.engine.currentIndexChanged.connect(
             lambda _i: self._apply(lambda: self.state.set_engine(self.engine.currentData()))
@@ -64,7 +74,13 @@ class SettingsPane(QWidget):
             lambda v: self._apply(lambda: self.state.set_settings(identity_strength=round(v, 2)))
         )
         self.seed.valueChanged.connect(lambda v: self._apply(lambda: self.state.set_settings(seed=v)))
+        self.run_on.currentIndexChanged.connect(lambda _i: self._apply(self._set_executor))
+        self.ray_address.editingFinished.connect(lambda: self._apply(self._set_executor))
         self.refresh()
+
+    def _set_executor(self) -> None:
+        self.state.set_executor(self.run_on.currentData(), self.ray_address.text())
+        self.ray_address.setEnabled(self.state.executor == "ray")
 
     def _apply(self, change) -> None:
         if self._updating:
@@ -95,7 +111,18 @@ class SettingsPane(QWidget):
             self.note.setText(ENGINE_NOTES.get(st.engine, ""))
             estimate = st.memory_estimate()
             self.memory.setText(estimate or "not needed (CPU engine)")
-            for w in (self.engine, self.quality, self.candidates, self.identity, self.seed):
+            ray_item = self.run_on.model().item(1)
+            ray_item.setEnabled(st.ray_available())
+            self.run_on.setItemData(
+                1,
+                "" if st.ray_available() else "needs Ray: pip install 'lengthen[farm]'",
+                3,  # 3: ToolTipRole
+            )
+            self.run_on.setCurrentIndex(max(0, self.run_on.findData(st.executor)))
+            if not self.ray_address.hasFocus():
+                self.ray_address.setText(st.ray_address or "")
+            for w in (self.engine, self.quality, self.candidates, self.identity, self.seed, self.run_on):
                 w.setEnabled(not st.running)
+            self.ray_address.setEnabled(not st.running and st.executor == "ray")
         finally:
             self._updating = False

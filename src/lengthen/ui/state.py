@@ -125,6 +125,8 @@ class PanelState:
         self.gpu: bool | None = None  # CUDA available? None: not known yet (GPU engines refused until known)
         self.running = False
         self.run_started: float | None = None
+        self.executor = "local"  # where runs render: "local" (this process) or "ray" (lengthen[farm])
+        self.ray_address: str | None = None  # with "ray": a cluster's address; None: a private local Ray
         self.on_undoable = None  # fn(label, before, after): the panel's undo stack (see snapshot())
         self._listeners: list = []
 
@@ -364,6 +366,36 @@ class PanelState:
         self.engine = name
         self._emit("settings")
 
+    @staticmethod
+    def ray_available() -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec("ray") is not None
+
+    def set_executor(self, name: str, address: str | None = None) -> None:
+        """Render runs in this process (``local``) or as one Ray task per shot (``ray``; needs
+        ``pip install 'lengthen[farm]'``), on a private local Ray or the cluster at ``address``."""
+        if name not in ("local", "ray"):
+            raise UsageError(f"unknown executor {name!r}; choose local or ray")
+        if self.running:
+            raise UsageError("a run is in progress; change where runs render after it")
+        if name == "ray" and not self.ray_available():
+            from ..errors import MissingDependency
+
+            raise MissingDependency("ray", "farm")
+        self.executor, self.ray_address = name, (address or "").strip() or None
+        self._emit("settings")
+
+    def make_executor(self):
+        """The executor a run goes through (see :mod:`lengthen.executor`)."""
+        if self.executor == "ray":
+            from ..farm.ray_executor import RayExecutor
+
+            return RayExecutor(self.ray_address)
+        from ..executor import LocalExecutor
+
+        return LocalExecutor()
+
     def set_settings(self, **changes) -> None:
         self.settings = replace(self.settings, **changes)  # EngineSettings validates
         self._emit("settings")
@@ -571,6 +603,15 @@ class PanelState:
             eta = current + per * left_after
         elif running is not None and running.eta is not None and left_after == 0:
             eta = running.eta
+        several = sum(1 for r in rows if r.status == "running")
+        if several > 1:  # a farm run (Ray): shots at once; the ETA from the run's own pace
+            failed = sum(1 for r in rows if r.status == "failed")
+            fraction = min(1.0, (finished + sum(r.fraction or 0.0 for r in rows if r.status == "running")) / len(ids))
+            done = finished - failed
+            pace = (now - self.run_started) / finished if finished and self.run_started is not None else None
+            eta = pace * (len(ids) - finished) if pace is not None else None
+            text = f"{done}/{len(ids)} done · {several} running · {failed} failed"
+            return fraction, eta, text + (f" · ETA {eta:.0f} s" if eta is not None else " · ETA after the first shot")
         n = finished + (1 if running is not None else 0)
         text = f"shot {max(1, n)}/{len(ids)}"
         if running is not None:
