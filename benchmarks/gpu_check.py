@@ -168,6 +168,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default="cuda")
     p.add_argument("--tiny", action="store_true", help="test-size models (CPU smoke test)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--budget-s", type=float, default=450.0, help="skip the runs that would start after this many seconds"
+    )
     args = p.parse_args(argv)
     if args.tiny and args.quality == "normal":
         args.quality = "tiny"
@@ -204,10 +207,32 @@ def build_pipeline(check: EngineCheck, seed: int = 0, bf16: bool = True):
     import torch
     import transformers
 
-    from lengthen.engines.diffusers_common import NEGATIVE_PROMPT, quiet_diffusers
+    from lengthen.engines.diffusers_common import quiet_diffusers
     from lengthen.engines.presets import get_preset
 
     torch.manual_seed(seed)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16 if bf16 else torch.float32)  # build at half the memory and time
+    try:
+        pipe = _build(check, diffusers, transformers, torch)
+    finally:
+        torch.set_default_dtype(default)
+    pinned = get_preset(check.engine).get("dtypes", {})
+    with quiet_diffusers():
+        for name in ("transformer", "vae", "text_encoder"):
+            model = getattr(pipe, name)
+            model.to(torch.float32 if pinned.get(name) == "fp32" or not bf16 else torch.bfloat16)
+            keep = getattr(model, "_keep_in_fp32_modules", None) or []
+            for sub_name, sub in model.named_modules():  # as from_pretrained keeps them
+                if any(k in sub_name.split(".") for k in keep):
+                    sub.to(torch.float32)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _build(check: EngineCheck, diffusers, transformers, torch):
+    from lengthen.engines.diffusers_common import NEGATIVE_PROMPT
+
     tokenizer = _tokenizer(NEGATIVE_PROMPT + " the same shot continues without a cut scene camera still light")
     text_cls, width = check.text
     cfg_cls = transformers.UMT5Config if text_cls.startswith("UMT5") else transformers.T5Config
@@ -221,18 +246,7 @@ def build_pipeline(check: EngineCheck, seed: int = 0, bf16: bool = True):
         "vae": getattr(diffusers, check.vae[0])(**check.vae[1]).eval(),
         "scheduler": getattr(diffusers, check.scheduler[0])(**check.scheduler[1]),
     }
-    pipe = getattr(diffusers, check.pipeline)(**parts)
-    pinned = get_preset(check.engine).get("dtypes", {})
-    with quiet_diffusers():
-        for name in ("transformer", "vae", "text_encoder"):
-            model = getattr(pipe, name)
-            model.to(torch.float32 if pinned.get(name) == "fp32" or not bf16 else torch.bfloat16)
-            keep = getattr(model, "_keep_in_fp32_modules", None) or []
-            for sub_name, sub in model.named_modules():  # as from_pretrained keeps them
-                if any(k in sub_name.split(".") for k in keep):
-                    sub.to(torch.float32)
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
+    return getattr(diffusers, check.pipeline)(**parts)
 
 
 class ModelClock:
@@ -357,6 +371,9 @@ def main(argv=None) -> int:
         base = build_pipeline(check, args.seed, bf16=args.device != "cpu")
         reference = None
         for offload in args.offloads:
+            if time.perf_counter() - began > args.budget_s:
+                print(f"{name:<12} {offload:<11} skipped: past the {args.budget_s:g} s budget", flush=True)
+                continue
             row = run_one(check, base, offload, args)
             if reference is None:
                 reference = row["frames"]

@@ -159,3 +159,24 @@ def test_an_injected_oom_is_one_line(clip, tmp_path, tmp_path_factory, monkeypat
     err = capsys.readouterr().err
     assert code == 1 and "ran out of memory" in err and "--offload" in err and len(_errors(err)) == 1
     assert not list(tmp_path.rglob("*.mov"))
+
+
+def test_an_anamorphic_clip_is_generated_unsqueezed(tmp_path, tmp_path_factory, monkeypatch, capsys):
+    """A 2:1 pixel-aspect clip stored 32 wide x 48 high shows 64x48: the model works on the picture's shape."""
+    from lengthen.engines import get_engine
+    from lengthen.engines.base import EngineSettings
+    from lengthen.progress import SilentProgress
+
+    frames = np.zeros((10, 48, 32, 3), np.uint8)
+    frames[:] = np.linspace(30, 160, 32, dtype=np.uint8)[None, None, :, None]
+    squeezed = encode_clip(tmp_path / "ana.mov", frames, "24", "prores", sar="2:1")
+    assert probe(squeezed).sar == "2:1"
+    folder = tiny_folder("wan-vace", tmp_path_factory)
+    pipe = get_engine("wan-vace", EngineSettings(quality="tiny", model_path=str(folder))).pipeline(SilentProgress())
+    spy = CallSpy(monkeypatch, pipe)
+    assert _extend(squeezed, folder, tmp_path / "o", "wan-vace", "--tail", "3f", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    call = spy.calls[0]
+    assert call["width"] > call["height"]  # 64x48 on screen: wider than tall, though stored narrower
+    info = probe(report["directions"]["tail"]["media"])
+    assert (info.width, info.height, info.sar) == (32, 48, "2:1")  # squeezed back as the source is stored

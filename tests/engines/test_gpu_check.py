@@ -15,7 +15,7 @@ import gpu_check  # noqa: E402
 def test_arguments():
     args = gpu_check.parse_args([])
     assert args.engines == list(gpu_check.ENGINES) and args.offloads == list(gpu_check.OFFLOADS)
-    assert args.device == "cuda" and args.quality == "normal" and args.steps == 2
+    assert args.device == "cuda" and args.quality == "normal" and args.steps == 2 and args.budget_s == 450
     assert gpu_check.parse_args(["--tiny", "--device", "cpu", "--offloads", "none"]).quality == "tiny"
     with pytest.raises(SystemExit):
         gpu_check.parse_args(["--device", "cpu"])  # offload modes need CUDA
@@ -40,3 +40,5 @@ def test_a_tiny_run_on_the_cpu(capsys):
     rows = [line for line in out.splitlines() if line.split()[:2] in (["wan-vace", "none"], ["ltx", "none"])]
     assert len(rows) == 2 and any(line.startswith("skyreels-df") for line in out.splitlines())
     assert all("0.00/0" in line for line in rows)  # each run agrees with itself
+    gpu_check.main(["--tiny", "--device", "cpu", "--offloads", "none", "--engines", "ltx", "--budget-s", "0"])
+    assert "skipped: past the 0 s budget" in capsys.readouterr().out
