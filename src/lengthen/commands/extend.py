@@ -271,8 +271,8 @@ def say_existing(spec, media) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from ..guards import check_output_dir, check_render
-    from ..pipeline import render_shot
+    from ..guards import check_output_dir
+    from ..pipeline import check_render, render_shot
     from ..progress import TerminalProgress
     from .outputs import write_shot_outputs
 

@@ -175,7 +175,8 @@ def run(args) -> int:
     from ..farm.manifest import RunManifest, manifest_path_for
     from ..farm.progress import RunProgress
     from ..farm.run import render_resumable
-    from ..guards import check_output_dir, check_output_file, check_render
+    from ..guards import check_output_dir, check_output_file
+    from ..pipeline import check_render
     from ..timeline.edit import build_result
     from ..timeline.interchange import preflight, remove_outputs
     from ..timeline.read import adapter_for
