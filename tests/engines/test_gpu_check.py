@@ -42,3 +42,13 @@ def test_a_tiny_run_on_the_cpu(capsys):
     assert all("0.00/0" in line for line in rows)  # each run agrees with itself
     gpu_check.main(["--tiny", "--device", "cpu", "--offloads", "none", "--engines", "ltx", "--budget-s", "0"])
     assert "skipped: past the 0 s budget" in capsys.readouterr().out
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_a_tiny_run_with_every_offload_mode_on_cuda(capsys):
+    code = gpu_check.main(["--tiny", "--steps", "1"])
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] and line.split()[0] in gpu_check.ENGINES]
+    assert code == 0 and len(rows) == len(gpu_check.ENGINES) * len(gpu_check.OFFLOADS)
+    assert all(float(r[3]) > 0 for r in rows)  # a measured peak of GPU memory on every run
