@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from conftest import normalized
+from farm_helpers import normalized
+
 from lengthen.cli import main
 
 ARGS = ["--tail", "6", "--engine", "motion", "--no-faces"]

@@ -11,8 +11,8 @@ import socket
 from pathlib import Path
 
 import numpy as np
+from farm_helpers import descendants, listening_addresses, normalized
 
-from conftest import descendants, listening_addresses, normalized
 from lengthen.cli import main
 from lengthen.media.probe import probe
 from lengthen.media.reader import read_frames
