@@ -68,6 +68,10 @@ def test_render_job_errors_name_the_file(cut4, tmp_path):
     assert code == 2 and "changed since the job was written" in err and "shot3.mp4" in err
     code, _, err = _run("timeline", str(cut4), "--jobs-only", str(jobs), *ARGS)
     assert code == 2 and "jobs were already written here" in err
+    code, _, err = _run("timeline", str(cut4), "--jobs-only", str(tmp_path / "j2"), "-o", str(tmp_path / "x.otio"))
+    assert code == 2 and "give -o to --assemble" in err and not (tmp_path / "j2").exists()
+    code, _, err = _run("timeline", "--assemble", str(jobs))
+    assert code == 2 and "--assemble needs -o OUT" in err
 
 
 def test_rerun_renders_nothing_and_keeps_the_timeline_and_a_changed_shot_is_rendered_again(cut4, tmp_path):

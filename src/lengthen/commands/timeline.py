@@ -193,6 +193,8 @@ def run(args) -> int:
     if args.jobs_only:
         from ..farm.jobs import jobs_only_command
 
+        if args.output:
+            raise UsageError("--jobs-only writes job files, not a timeline: give -o to --assemble afterwards")
         return jobs_only_command(args)
     if not args.output:
         raise UsageError("-o OUT is required (or --jobs-only DIR)")
