@@ -205,3 +205,24 @@ def test_when_adapting_the_learned_candidates_are_scored():
     assert out.info["adapt_steps"] == 10 and out.info["selection"]["adaptation"].startswith("forced")
     scores = {r["candidate"]: r["psnr"] for r in out.info["selection"]["candidates"]}
     assert out.info["chosen"] == max(scores, key=scores.get)
+
+
+def test_worst_identity_reads_a_face_lost_as_worse(testdata):
+    """The identity guard's score: the astronaut's face against her bank is high; frames where the
+    face is scrambled count as -1 (lost), so a winner that loses a face loses to the motion prior."""
+    from PIL import Image
+
+    from lengthen.engines.builtin import BuiltinEngine
+    from lengthen.faces.backends.registry import get_backend
+    from lengthen.faces.scan import add_reference_photo
+
+    photo = testdata / "images" / "skimage__astronaut.png"
+    banks = add_reference_photo([], "Astro", photo, get_backend("dlib"))
+    with Image.open(photo) as im:
+        face = np.asarray(im.convert("RGB"))[:320, 80:400]
+    kept = np.repeat(face[None], 3, axis=0)
+    assert BuiltinEngine._worst_identity(kept, banks) > 0.95
+    lost = kept.copy()
+    lost[2, 60:200, 100:260] = lost[2, 60:200, 100:260][::-1, ::-1]  # the face upside down in the last frame
+    assert BuiltinEngine._worst_identity(lost, banks) == -1.0
+    assert BuiltinEngine._worst_identity(np.zeros((2, 64, 64, 3), np.uint8), banks) is None

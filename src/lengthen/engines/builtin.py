@@ -166,6 +166,17 @@ class BuiltinEngine:
             out[slot] = face_regions(a, frame_size, (work_size[1], work_size[0]), 150)[0]
         return out
 
+    @staticmethod
+    def _worst_identity(frames: np.ndarray, usable) -> float | None:
+        """The lowest similarity of any character's face to its bank over every 2nd frame (a
+        frame where a character seen at the cut has no face counts as -1); None without faces."""
+        from ..faces.backends.registry import get_backend
+        from .rerank import identity_scores
+
+        scores = identity_scores(frames, usable, get_backend("dlib"), stride=2)
+        worst = [(-1.0 if s["missing"] else s["min"]) for s in scores.values() if s["min"] is not None]
+        return round(min(worst), 4) if worst else None
+
     # -- cache ---------------------------------------------------------------------------------
     @staticmethod
     def _cache_folder(request: GenerateRequest, preset: BuiltinSettings, banks):
@@ -428,6 +439,21 @@ class BuiltinEngine:
         regions = [r for s, r in self._regions(found, last_i, (w, h), size).items() if s in rigid_slots]
         out = warp(frames[-1], flows, chosen, regions)
         timings["warp"] = round(time.perf_counter() - t5, 3)
+        if preset.identity_guard and usable and chosen.name not in ("motion", "freeze"):
+            # faces the same person first: the winner may not make a face's worst frame worse than
+            # the motion prior does (scored as the quality harness scores it, every 2nd frame)
+            t6 = time.perf_counter()
+            motion = recipes["motion"]
+            alt = warp(frames[-1], cheap_flows(motion, history, request.frames), motion, regions)
+            mine, theirs = self._worst_identity(out, usable), self._worst_identity(alt, usable)
+            sel.identity_guard = {"chosen": mine, "motion": theirs}
+            if theirs is not None and (mine is None or mine < theirs):
+                sel.why += (
+                    f"; but its faces' worst frame ({mine}) fell below the motion prior's ({theirs}): "
+                    "motion kept (faces first)"
+                )
+                sel.chosen, chosen, out = "motion", motion, alt
+            timings["identity_guard"] = round(time.perf_counter() - t6, 3)
         timings["total"] = round(time.perf_counter() - t0, 3)
         if request.direction == "head":
             out = out[::-1].copy()

@@ -79,6 +79,9 @@ class BuiltinSettings:
     identity_strength: float = 0.8  # scales the identity branch; 0 = off
     identity_attention: bool = True  # identity tokens the model cross-attends to (ablation switch)
     identity_loss: bool = True  # identity preservation loss while adapting (ablation switch)
+    # faces first: a winner whose faces' worst frame is further from the banks than the motion
+    # prior's is replaced by the motion prior (scored on the generated frames, every 2nd)
+    identity_guard: bool = True
     identity_weight: float = 1.0  # loss weight: generated face vs bank references
     identity_smooth_weight: float = 1.0  # loss weight: face embedding change frame to frame
     identity_relative: bool = True  # reference term only where a face is further from its bank than the real one

@@ -107,6 +107,7 @@ class Selection:
     chosen: str = "motion"
     why: str = ""
     adaptation: str = ""
+    identity_guard: dict = field(default_factory=dict)  # worst-frame identity: chosen vs the motion prior
 
     def score(self, name: str) -> float | None:
         return next((r["psnr"] for r in self.rows if r["candidate"] == name), None)
@@ -125,4 +126,5 @@ class Selection:
             "chosen": self.chosen,
             "why": self.why,
             "adaptation": self.adaptation,
+            "identity_guard": self.identity_guard,
         }
