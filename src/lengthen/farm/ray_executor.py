@@ -202,7 +202,7 @@ class RayExecutor:
                 )
 
     def run(self, jobs: Sequence, monitor) -> Iterator[tuple]:
-        from ..pipeline import _safe_name
+        from ..pipeline import ShotOutcome, _safe_name
         from .records import outcome_from_dict
         from .worker import attempts_seen
 
@@ -248,16 +248,15 @@ class RayExecutor:
                     except ray.exceptions.TaskCancelledError:
                         raise Cancelled() from None
                     except ray.exceptions.RayTaskError as exc:  # a bug escaped run_shot: this shot's error
-                        outcome = outcome_from_dict(job.spec, {"error": None})
-                        outcome.error = EngineError(f"the task failed: {exc.cause!r}", clip=job.spec.clip)
+                        error = EngineError(f"the task failed: {exc.cause!r}", clip=job.spec.clip)
+                        outcome = ShotOutcome(spec=job.spec, error=error)
                     except ray.exceptions.RayError as exc:  # the worker or its machine died, every retry
-                        attempts = attempts_seen(staging[i])
-                        outcome = outcome_from_dict(job.spec, {"error": None})
-                        outcome.error = EngineError(
-                            f"its worker died {attempts} time(s), the last as {exc.__class__.__name__}; "
-                            f"gave up after {self.retries} retries",
+                        error = EngineError(
+                            f"its worker died {attempts_seen(staging[i])} time(s), the last as "
+                            f"{exc.__class__.__name__}; gave up after {self.retries} retries",
                             clip=job.spec.clip,
                         )
+                        outcome = ShotOutcome(spec=job.spec, error=error)
                     else:
                         outcome = outcome_from_dict(job.spec, result["outcome"])
                         if outcome.error is None:
