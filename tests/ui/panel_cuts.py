@@ -34,3 +34,26 @@ def write_cut(testdata: Path, folder: Path, name: str = "cut.otio") -> Path:
     path = folder / name
     otio.adapters.write_to_file(tl, str(path))
     return path
+
+
+def write_one_clip(media: Path, first: int, count: int, path: Path, name: str = "shot", gap: int = 48) -> Path:
+    """A 24 fps timeline: a gap of ``gap`` frames, then one clip of ``media`` frames first..first+count-1."""
+    import opentimelineio as otio
+
+    from lengthen.media.probe import probe
+    from lengthen.timecode import timecode_to_frames, to_rational_time
+
+    info = probe(media)
+    tc0 = timecode_to_frames(info.start_timecode, info.rate)
+    rng = lambda s, d, r: otio.opentime.TimeRange(to_rational_time(s, r), to_rational_time(d, r))  # noqa: E731
+    tl = otio.schema.Timeline(name=name, global_start_time=to_rational_time(0, Fraction(24)))
+    track = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    track.append(otio.schema.Gap(source_range=rng(0, gap, Fraction(24))))
+    ref = otio.schema.ExternalReference(
+        target_url=otio.url_utils.url_from_filepath(str(media)), available_range=rng(tc0, info.frames, info.rate)
+    )
+    track.append(otio.schema.Clip(name=name, media_reference=ref, source_range=rng(tc0 + first, count, info.rate)))
+    tl.tracks.append(track)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    otio.adapters.write_to_file(tl, str(path))
+    return path

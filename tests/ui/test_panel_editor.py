@@ -435,3 +435,20 @@ def test_lengths_typed_on_the_keyboard(qtbot, window, cut):
     qtbot.waitUntil(lambda: w.state.rows[1].spec.tail_frames == 12, timeout=2000)  # the delegate commits queued
     qtbot.keyClick(w.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: w.state.rows[1].spec.tail_frames == 0, timeout=2000)
+
+
+def test_fill_handles_further_than_planned_looks_for_cuts_in_a_worker(qtbot, window, testdata, tmp_path):
+    from panel_cuts import write_one_clip
+
+    path = write_one_clip(testdata / "video" / "tears_of_steel_clip01.mp4", 120, 48, tmp_path / "late.otio")
+    w = window()
+    open_and_wait(qtbot, w, path)
+    (row,) = w.state.rows
+    assert row.available_head == 120
+    w.handles.setValue(60)
+    worker = w.fill_handles()
+    assert worker is not None and "Looking for cuts within 60 frames" in w.messages[-1]
+    idle(qtbot, w)
+    assert (row.available_head, row.spec.head_frames, w.table.shots.index(0, 5).data()) == (55, 5, "✂ 55")
+    w.undo_action.trigger()  # one step: the shot's ends and lengths come back together
+    assert (row.available_head, row.spec.head_frames) == (120, 0)

@@ -195,3 +195,19 @@ def test_cast_edits_and_banks_per_media(tmp_path):
         cast.rename("char_001", "  ")
     cast.drop("char_001")
     assert cast.banks == [] and cast.used == set()
+
+
+def test_handles_beyond_the_planned_cut_window_look_further(testdata, tmp_path):
+    """Planning looks max(2 s, handles) = 48 frames out for cuts; a clip 55 frames after a cut
+    shows 120 head frames until Fill handles with 60 looks further and finds the cut at 65."""
+    from panel_cuts import write_one_clip
+
+    path = write_one_clip(testdata / "video" / "tears_of_steel_clip01.mp4", 120, 48, tmp_path / "late.otio")
+    state = _open(path)
+    (row,) = state.rows
+    assert (row.available_head, row.spec.metadata["cut_window"]) == (120, 48)  # no cut within 48 frames
+    assert state.needs_cut_scan(40) == [] and state.needs_cut_scan(60) == [row]
+    bounds = PanelState.find_bounds([row.clip], 60)
+    state.fill_handles(60, bounds=bounds)
+    assert (row.spec.first, row.available_head, row.spec.head_frames) == (65, 55, 5)  # 60 - 55 missing
+    assert row.cut_note.startswith("head stops at a cut (media frame 65)")

@@ -275,7 +275,11 @@ def plan_clip(clip: TimelineClip, request: ClipRequest, bounds: dict | None = No
     """The shot for ``clip``; ``bounds`` (from :func:`lengthen.media.cuts.shot_bounds`) stops it
     at cuts inside the media, else it spans the whole media."""
     first, last = (bounds["first"], bounds["last"]) if bounds else (0, clip.media_frames - 1)
-    cut_meta = {"cut_before": bounds["cut_before"], "cut_after": bounds["cut_after"]} if bounds else {}
+    cut_meta = (
+        {"cut_before": bounds["cut_before"], "cut_after": bounds["cut_after"], "cut_window": bounds["window"]}
+        if bounds
+        else {}
+    )
     if request.handles is not None:
         n = parse_length(request.handles, clip.rate)
         head, tail = handle_frames(clip, n, (first, last))

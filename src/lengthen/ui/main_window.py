@@ -354,11 +354,25 @@ class MainWindow(QMainWindow):
         self.state.gpu = bool(available)
         self.settings_pane.refresh()
 
-    def fill_handles(self) -> None:
-        """Fill handles; say when that discarded results (Undo brings them back)."""
+    def fill_handles(self) -> Worker | None:
+        """Fill handles; when the handles reach further than planning looked for cuts, look
+        again in a worker first. Says when that discarded results (Undo brings them back)."""
+        st = self.state
+        n = self.handles.value()
+        far = st.needs_cut_scan(n)
+        if far:
+            self.show_message(f"Looking for cuts within {n} frames of {len(far)} shots…")
+            return self._start(
+                Worker(PanelState.find_bounds, [r.clip for r in far], n, name="cuts"),
+                done=lambda bounds, n=n: self._fill(n, bounds),
+            )
+        self._fill(n, None)
+        return None
+
+    def _fill(self, n: int, bounds: dict | None) -> None:
         st = self.state
         before = {r.clip_id for r in st.rows if r.outcome is not None}
-        st.fill_handles(self.handles.value())
+        st.fill_handles(n, bounds=bounds)
         lost = [r.clip.name for r in st.rows if r.clip_id in before and r.outcome is None]
         if lost:
             self.show_message(

@@ -312,9 +312,33 @@ class PanelState:
             f"{direction} of {row.clip.name} = {frames}", lambda: self._set_lengths(row, head, tail, "lengths")
         )
 
-    def fill_handles(self, handles=None, clip_ids=None) -> None:
+    def needs_cut_scan(self, handles: int) -> list[ShotRow]:
+        """Shots whose media was looked at for cuts less far than ``handles`` frames from the
+        edges (planning looks max(2 s, the handles then) far): look again before filling."""
+        return [r for r in self.rows if handles > r.spec.metadata.get("cut_window", handles)]
+
+    @staticmethod
+    def find_bounds(clips, window: int, progress=None) -> dict:
+        """clip id -> shot bounds (:func:`lengthen.media.cuts.shot_bounds`) ``window`` frames out
+        (worker side: decodes frames)."""
+        from ..errors import LengthenError
+        from ..media.cuts import shot_bounds
+
+        out = {}
+        for i, c in enumerate(clips):
+            if progress is not None:
+                progress.check()
+                progress.report("cuts", i, len(clips), c.name)
+            try:
+                out[c.clip_id] = shot_bounds(c.media, c.vis_first, c.vis_last, c.media_frames, window)
+            except LengthenError:
+                continue  # unreadable here: keep what planning found
+        return out
+
+    def fill_handles(self, handles=None, clip_ids=None, bounds: dict | None = None) -> None:
         """Handles mode: each (or each listed) shot gets the frames its ``handles`` lack. Handles
-        stop at the media's ends and at cuts inside the media (``spec.first``/``spec.last``)."""
+        stop at the media's ends and at cuts inside the media (``spec.first``/``spec.last``);
+        ``bounds`` (from :meth:`find_bounds`) first moves the shots' ends to cuts found further out."""
         if handles is not None:
             n = (
                 handles
@@ -329,6 +353,14 @@ class PanelState:
 
             self.handles = int(n)
             for row in self.rows:
+                b = (bounds or {}).get(row.clip_id)
+                if b is not None:
+                    moved = (b["first"], b["last"]) != (row.spec.first, row.spec.last)
+                    meta = {**row.spec.metadata, "cut_before": b["cut_before"], "cut_after": b["cut_after"]}
+                    meta["cut_window"] = b["window"]
+                    row.spec = replace(row.spec, first=b["first"], last=b["last"], metadata=meta)
+                    if moved and row.status != "running":  # its takes were made for other shot ends
+                        row.outcome, row.takes, row.accepted, row.status = None, [], False, "planned"
                 if clip_ids is None or row.clip_id in clip_ids:
                     head, tail = handle_frames(row.clip, self.handles, (row.spec.first, row.spec.last))
                     self._set_lengths(row, head, tail, "handles", emit=False)
