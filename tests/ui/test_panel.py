@@ -206,7 +206,7 @@ def test_one_failing_shot_does_not_stop_the_others(qtbot, make_window, testdata,
     assert console.status == "done" and console.outcome.generated[0].frames == 2
 
 
-def test_drop_recent_files_and_screenshot_command(qtbot, make_window, cut, tmp_path):
+def test_drop_recent_files_and_screenshot_command(qtbot, make_window, cut, tmp_path, temporary_panel_settings):
     w = make_window()
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(cut))])
@@ -222,6 +222,8 @@ def test_drop_recent_files_and_screenshot_command(qtbot, make_window, cut, tmp_p
 
     png = tmp_path / "panel.png"
     assert main(["panel", str(cut), "--screenshot", str(png), "--timeout", "240"]) == 0
+    # the command kept its recent files in the test's temporary settings, not the user's
+    assert QSettings(str(temporary_panel_settings), QSettings.Format.IniFormat).value("recent") == [str(cut)]
     import numpy as np
     from PIL import Image
 
