@@ -309,13 +309,14 @@ def oom_message(
 
 @contextlib.contextmanager
 def oom_guard(preset: dict, frames: int, hw: tuple[int, int], settings: EngineSettings, device):
+    """CUDA out of memory inside the block -> one EngineError naming the options that would fit."""
     import torch
 
     try:
         yield
     except torch.OutOfMemoryError:
         total = None
-        if device.type == "cuda":
+        if device is not None and device.type == "cuda":
             torch.cuda.empty_cache()
             total = gpu_memory_gb(device)[1]
         raise EngineError(oom_message(preset, frames, hw, settings, total)) from None
@@ -603,18 +604,11 @@ class DiffusersEngine:
     def _run_window(self, pipe, ctx_time, w: Window, request, callback, plan: Plan, index: int):
         """One window with every failure made one line: out of memory (naming what would fit),
         an old LTX folder, anything else the pipeline raises."""
-        import torch
-
         try:
-            with quiet_diffusers():
+            with oom_guard(self.preset, w.total, plan.placement.grid, self.settings, self.device), quiet_diffusers():
                 rerendered, new = self.run(pipe, ctx_time, w, request, callback)
-        except LengthenError:
+        except LengthenError:  # oom_guard's EngineError too
             raise
-        except torch.OutOfMemoryError:
-            if self.device is not None and self.device.type == "cuda":
-                torch.cuda.empty_cache()
-            total = gpu_memory_gb(self.device)[1] if self.device is not None and self.device.type == "cuda" else None
-            raise EngineError(oom_message(self.preset, w.total, plan.placement.grid, self.settings, total)) from None
         except Exception as exc:  # any pipeline failure: one line, never a traceback
             if "mu" in str(exc) and "use_dynamic_shifting" in str(exc):
                 raise ModelError(OLD_LTX, path=self.model_dir) from None
