@@ -13,6 +13,7 @@ import contextlib
 import contextvars
 import os
 import shutil
+import stat
 import uuid
 from pathlib import Path
 
@@ -147,3 +148,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+def file_stamp(path: str | Path) -> tuple[str, int, int] | None:
+    """``(resolved path, size, mtime_ns)`` of a regular file, the key of a per-process cache of
+    something read from it (a rewritten file gets a new key); None when ``path`` is not a regular
+    file (missing, a folder, a FIFO...), which callers do not cache."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return str(Path(path).resolve()), st.st_size, st.st_mtime_ns

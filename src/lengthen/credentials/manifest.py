@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import MediaError
+from ..fsutil import file_stamp
 from .identity import SignerConfig, c2pa_module
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -33,18 +34,18 @@ _HASH_LOCK = threading.Lock()
 
 def sha256_file(path: str | Path) -> str:
     p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    key = file_stamp(p)  # None (not a regular file): open() below raises naming it
     with _HASH_LOCK:
-        if key in _HASHES:
+        if key is not None and key in _HASHES:
             return _HASHES[key]
     h = hashlib.sha256()
     with open(p, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    with _HASH_LOCK:
-        _HASHES[key] = h.hexdigest()
-    return _HASHES[key]
+    if key is not None:
+        with _HASH_LOCK:
+            _HASHES[key] = h.hexdigest()
+    return h.hexdigest()
 
 
 def _mime(path: Path) -> str:

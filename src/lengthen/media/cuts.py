@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..fsutil import file_stamp
+
 
 def _hist(frame: np.ndarray, bins: int = 16) -> np.ndarray:
     small = frame[::4, ::4].reshape(-1, 3).astype(np.int32) * bins // 256
@@ -63,24 +65,14 @@ def trim_to_last_shot(frames: np.ndarray, direction: str, threshold: float = 0.5
 _EDGE_CACHE: dict = {}
 
 
-def _media_stamp(media) -> tuple:
-    import os
-
-    path = os.path.abspath(media)
-    try:
-        st = os.stat(path)
-        return path, st.st_size, st.st_mtime_ns
-    except OSError:
-        return path, None, None
-
-
 def cuts_in_range(media, first: int, last: int, threshold: float = 0.5) -> list[int]:
     """Media frame numbers in ``first+1 .. last`` that start a new shot (frames ``first..last``
     decoded once; results kept for the process, keyed by the file's path, size and time)."""
     if last <= first:
         return []
-    key = (_media_stamp(media), first, last, threshold)
-    if key not in _EDGE_CACHE:
+    stamp = file_stamp(media)
+    key = (stamp, first, last, threshold)
+    if stamp is None or key not in _EDGE_CACHE:
         from .reader import iter_av_frames
 
         numbers, hists = [], []
@@ -90,7 +82,10 @@ def cuts_in_range(media, first: int, last: int, threshold: float = 0.5) -> list[
             w, h = max(2, round(frame.width * scale) // 2 * 2), max(2, round(frame.height * scale) // 2 * 2)
             numbers.append(number)
             hists.append(_hist(frame.to_ndarray(width=w, height=h, format="rgb24")))
-        _EDGE_CACHE[key] = [numbers[i] for i in _cut_indices(hists, threshold)]
+        cuts = [numbers[i] for i in _cut_indices(hists, threshold)]
+        if stamp is None:
+            return cuts
+        _EDGE_CACHE[key] = cuts
     return list(_EDGE_CACHE[key])
 
 

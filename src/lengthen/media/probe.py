@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MediaError
+from ..fsutil import file_stamp
 from ..timecode import frames_to_timecode, is_drop_frame_timecode, parse_rate, rate_str, snap_rate, timecode_to_frames
 from .color import ColorTags, hdr_warning
 
@@ -151,15 +152,10 @@ _INDEX_CACHE: dict[tuple, FrameIndex] = {}
 _INDEX_LOCK = threading.Lock()
 
 
-def _cache_key(path: Path) -> tuple:
-    st = path.stat()
-    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
-
-
 def frame_index(path: str | Path) -> FrameIndex:
     """Demux the file once (cached per path, size and mtime) and return its frame index."""
     p = Path(path)
-    key = _cache_key(p) if p.is_file() else None
+    key = file_stamp(p)
     with _INDEX_LOCK:
         if key in _INDEX_CACHE:
             return _INDEX_CACHE[key]
@@ -266,7 +262,7 @@ def stream_color_tags(path: str | Path) -> ColorTags:
     Some bitstreams carry their own (DNxHR can only say BT.709 or BT.2020): the container's win,
     as in editing systems, and the bitstream's fill in what the container leaves untagged."""
     p = Path(path)
-    key = _cache_key(p) if p.is_file() else None
+    key = file_stamp(p)
     with _INDEX_LOCK:
         if key in _TAGS_CACHE:
             return _TAGS_CACHE[key]

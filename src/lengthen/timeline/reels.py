@@ -9,24 +9,23 @@ too. The source's own reel is kept in our metadata (``source_reel``) next to the
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
+
+from ..fsutil import file_stamp
 
 REEL_LENGTH = 8  # CMX 3600 EDLs keep 8 characters
 _KIND = {"head": "H", "tail": "T", "splice": "S"}
 _DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _MEDIA_SUFFIXES = {".mov", ".mp4", ".mxf", ".m4v"}
-_cache: dict[tuple[str, int, int], str | None] = {}  # (path, mtime_ns, size) -> reel: a folder is re-read per file
+_cache: dict[tuple[str, int, int], str | None] = {}  # file_stamp -> reel: a folder is re-read per file
 
 
 def read_reel(path) -> str | None:
     """The reel name stored in a media file's tags (``reel_name``/``reel``), or None."""
-    try:
-        st = os.stat(path)
-    except OSError:
+    key = file_stamp(path)
+    if key is None:  # missing, or not a file: it holds no reel
         return None
-    key = (os.path.abspath(path), st.st_mtime_ns, st.st_size)
     if key not in _cache:
         reel = None
         try:
