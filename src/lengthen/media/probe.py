@@ -305,8 +305,10 @@ def _start_timecode(container, stream) -> str | None:
     return None
 
 
-def _reel(container, stream) -> str | None:
-    for s in list(container.streams) + [stream]:
+def container_reel(container) -> str | None:
+    """The reel name an open PyAV container carries: a stream's ``reel_name``/``reel`` tag, else
+    the container's ``reel_name``."""
+    for s in container.streams:
         for key in ("reel_name", "reel"):
             if s.metadata.get(key):
                 return s.metadata[key]
@@ -373,7 +375,7 @@ def probe(path: str | Path) -> MediaInfo:
             pix_fmt=pix_fmt,
             has_audio=bool(container.streams.audio),
             container=container.format.name,
-            reel=_reel(container, stream),
+            reel=container_reel(container),
             **tags.names(),
             field_order=_FIELD_NAMES.get(field, "unknown"),
             bit_depth=_bit_depth(pix_fmt),

@@ -27,14 +27,13 @@ def read_reel(path) -> str | None:
     if key is None:  # missing, or not a file: it holds no reel
         return None
     if key not in _cache:
-        reel = None
         try:
             import av
 
+            from ..media.probe import container_reel
+
             with av.open(str(path)) as container:
-                for s in container.streams:
-                    reel = reel or s.metadata.get("reel_name") or s.metadata.get("reel")
-                reel = reel or container.metadata.get("reel_name")
+                reel = container_reel(container)
         except Exception:  # not media, or unreadable: it holds no reel
             reel = None
         _cache[key] = reel
