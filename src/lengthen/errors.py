@@ -37,13 +37,15 @@ class LengthenError(Exception):
             where.append(f"clip {self.clip!r}")
         if self.frame is not None:
             where.append(f"frame {self.frame}")
-        return f"{': '.join(where)}: {self.message}" if where else self.message
+        message = _printable(self.message)
+        return f"{': '.join(where)}: {message}" if where else message
 
 
 def _printable(text: str) -> str:
-    """A path as one printable line: control characters (a newline in a file name) escaped."""
+    """Text as one printable line: control characters (a newline in a file name or a JSON key) escaped,
+    everything else (accents, other scripts) kept."""
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        return text.encode("unicode_escape").decode("ascii")
+        return "".join(repr(c)[1:-1] if ord(c) < 32 or ord(c) == 127 else c for c in text)
     return text
 
 

@@ -195,7 +195,10 @@ def _check_numbers(doc, path, error) -> None:
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            if item.get("OTIO_SCHEMA", "").startswith("RationalTime"):
+            schema = item.get("OTIO_SCHEMA")
+            if schema is not None and not isinstance(schema, str):
+                raise error(f"not an OTIO document: a schema name is {schema!r}", path=path)
+            if schema is not None and schema.startswith("RationalTime"):
                 for key in ("value", "rate"):
                     v = item.get(key)
                     if isinstance(v, bool) or not isinstance(v, (int, float)) or not abs(v) < 1e15:

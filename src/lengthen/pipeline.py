@@ -473,6 +473,14 @@ def run_shot(job: ShotJob, progress=None) -> ShotOutcome:
             exc.clip = spec.clip
             exc.args = (exc.describe(),)
         return ShotOutcome(spec=spec, error=exc)
+    except OSError as exc:  # disk full, permission denied: this shot fails with one clear line, the run goes on
+        from .errors import from_os_error
+
+        error = from_os_error(exc)
+        error.clip = spec.clip
+        error.exit_code = 1
+        error.args = (error.describe(),)
+        return ShotOutcome(spec=spec, error=error)
     except Exception as exc:  # a crash in one shot is that shot's error; the run goes on
         return ShotOutcome(spec=spec, error=EngineError(f"{exc.__class__.__name__}: {exc}", clip=spec.clip))
 

@@ -338,9 +338,12 @@ def rebase_media(timeline, from_dir: Path, to_dir: Path | None) -> int:
             elif scheme or os.path.isabs(url):
                 continue
             else:
-                new = os.path.relpath(
-                    os.path.normpath(os.path.join(os.path.abspath(from_dir), url)), os.path.abspath(to_dir)
-                )
+                target = os.path.normpath(os.path.join(os.path.abspath(from_dir), url))
+                new = os.path.relpath(target, os.path.abspath(to_dir))
+                if new == os.pardir or new.startswith(os.pardir + os.sep):
+                    # a relative path that climbs out of the new folder would be refused when read back
+                    # (lengthen's own output included): write the file's absolute URL instead
+                    new = media_url(Path(target))
             changed += new != url
             ref.target_url = new
     return changed
