@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tiny_presets import register as _register_tiny  # noqa: E402
+
+_register_tiny()  # the test-only quality "tiny" (it ships in no CLI choice or preset)
 # the panel's own settings (recent files) go to a throwaway file, never the user's (tests/ui sets one per test)
 os.environ.setdefault(
     "LENGTHEN_PANEL_SETTINGS", os.path.join(tempfile.mkdtemp(prefix="lengthen-test-settings-"), "panel.ini")

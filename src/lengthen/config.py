@@ -24,12 +24,19 @@ DEFAULT_FACE_BACKEND = "dlib"
 QUALITIES = ("draft", "normal", "high")  # what users choose; tests may register smaller ones
 CODECS = ("prores", "dnxhr", "dnxhr-hqx", "h264")  # keys of lengthen.media.writer.CODECS
 CONFORMS = ("flow", "nearest")  # see engines/grid.py: motion-compensated, or the nearest model frame
-_EXTRA_QUALITIES: set[str] = {"tiny"}  # the test-size preset (see the builtin and GPU presets)
+_EXTRA_QUALITIES: list[str] = []
 
 
 def register_quality(name: str) -> None:
-    """Accept one more quality name (the test suite's ``tiny``); the engines must know it too."""
-    _EXTRA_QUALITIES.add(name)
+    """Accept one more quality name (the test suite's ``tiny``, tests/tiny_presets.py); the engines
+    must know it too (``builtin_settings.register_preset``, ``presets.register_quality``)."""
+    if name not in _EXTRA_QUALITIES:
+        _EXTRA_QUALITIES.append(name)
+
+
+def qualities() -> tuple[str, ...]:
+    """The quality names accepted here: the shipped ones and any registered."""
+    return (*QUALITIES, *_EXTRA_QUALITIES)
 
 
 @dataclass(frozen=True)

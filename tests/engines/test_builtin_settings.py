@@ -92,3 +92,21 @@ def test_adapt_steps_option_gives_a_load_independent_budget():
     boxed = build_request(p.parse_args(["--quality", "draft"]), "out").settings
     gen = GenerateRequest(context=ctx, direction="tail", frames=1, rate=24, settings=boxed)
     assert BuiltinEngine().preset(gen).adapt_seconds == PRESETS["draft"].adapt_seconds
+
+
+def test_the_test_preset_ships_nowhere():
+    """``tiny`` comes from tests/tiny_presets.py: a fresh process knows only the shipped qualities."""
+    import json
+    import subprocess
+    import sys
+
+    from lengthen.paths import RESOURCES
+
+    code = (
+        "from lengthen.config import qualities; from lengthen.engines.builtin_settings import PRESETS; "
+        "from lengthen.cli import main; print(qualities(), sorted(PRESETS)); main(['extend', '--help'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False).stdout
+    assert "('draft', 'normal', 'high') ['draft', 'high', 'normal']" in out and "tiny" not in out
+    doc = json.loads((RESOURCES / "models.json").read_text())
+    assert all("tiny" not in p.get("qualities", {}) for p in doc["presets"])

@@ -9,11 +9,13 @@ from PIL import Image
 
 from lengthen.media.probe import probe
 
+RUN_LENGTHEN = Path(__file__).resolve().parents[1] / "run_lengthen.py"  # the CLI with the tiny test preset
+
 
 def test_demo_writes_media_timeline_report_and_filmstrip(tmp_path):
     out = tmp_path / "demo"
     run = subprocess.run(
-        [sys.executable, "-m", "lengthen", "demo", "-o", str(out), "--quality", "tiny", "--tail", "6f"],
+        [sys.executable, str(RUN_LENGTHEN), "demo", "-o", str(out), "--quality", "tiny", "--tail", "6f"],
         capture_output=True,
         text=True,
         timeout=600,

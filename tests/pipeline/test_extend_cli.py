@@ -13,9 +13,11 @@ from lengthen.media.probe import probe
 from lengthen.media.reader import read_frames
 from lengthen.media.synthetic import pan_zoom_clip
 
+RUN_LENGTHEN = Path(__file__).resolve().parents[1] / "run_lengthen.py"  # the CLI with the tiny test preset
+
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "lengthen", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, str(RUN_LENGTHEN), *args], capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,14 @@ from .argtypes import nonnegative_int, positive_int
 def add_engine_options(p) -> None:
     """Options shared by extend, timeline, demo and evaluate (one place, same meaning). Their
     defaults are ``None``: :func:`lengthen.config.build_request` fills in the one set of defaults."""
-    from ..config import CODECS, DEFAULT_CODEC, DEFAULT_FACE_BACKEND, DEFAULT_IDENTITY_STRENGTH, DEFAULT_QUALITY
+    from ..config import (
+        CODECS,
+        DEFAULT_CODEC,
+        DEFAULT_FACE_BACKEND,
+        DEFAULT_IDENTITY_STRENGTH,
+        DEFAULT_QUALITY,
+        qualities,
+    )
 
     g = p.add_argument_group("engine")
     g.add_argument(
@@ -21,9 +28,9 @@ def add_engine_options(p) -> None:
     )
     g.add_argument(
         "--quality",
-        choices=("draft", "normal", "high", "tiny"),
+        choices=qualities(),
         default=None,
-        help=f"working resolution and time budget (default {DEFAULT_QUALITY}; tiny is for tests)",
+        help=f"working resolution and time budget (default {DEFAULT_QUALITY})",
     )
     g.add_argument(
         "--candidates",

@@ -29,7 +29,7 @@ import numpy as np
 from .base import EngineSettings, GenerateRequest, GenerateResult
 from .builtin_settings import BuiltinSettings
 
-FACE_STRIDE = {"tiny": 2, "draft": 8, "normal": 4, "high": 2}
+FACE_STRIDE = {"draft": 8, "normal": 4, "high": 2}
 
 
 class BuiltinEngine:

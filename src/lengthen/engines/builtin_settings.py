@@ -4,8 +4,8 @@
 5 minutes on 2 cores"): flows at 160 px wide (from 320 px Farneback), width 128, 4 blocks, AdamW
 1e-3 with 20 warm-up steps, 240 s of adaptation. Where this project's measurements taught
 otherwise the fields say so (flow_scale, sample_steps, prior, rigid faces). ``draft`` extends 48 frames of
-640x360 in well under a minute on 2 cores; ``high`` trades time for a wider model; ``tiny`` is for
-tests. Override single fields with ``dataclasses.replace(settings, adapt_seconds=60)``.
+640x360 in well under a minute on 2 cores; ``high`` trades time for a wider model (the test suite
+registers a smaller one with :func:`register_preset`). Override single fields with ``dataclasses.replace(settings, adapt_seconds=60)``.
 
 Adaptation is time-boxed by ``adapt_steps`` and/or ``adapt_seconds`` (whichever ends first; at
 least one must be set). With ``adapt_seconds=None`` a run is deterministic for ``seed``.
@@ -181,27 +181,13 @@ PRESETS: dict[str, BuiltinSettings] = {
     "high": BuiltinSettings(
         quality="high", width=192, num_blocks=6, num_heads=6, adapt_seconds=600.0, motion_damping=0.98
     ),
-    "tiny": BuiltinSettings(
-        quality="tiny",
-        work_width=32,
-        flow_source_width=64,
-        width=32,
-        num_blocks=2,
-        num_heads=2,
-        identity_tokens=2,
-        context_frames=2,
-        target_frames=2,
-        batch_size=2,
-        window_span=16,
-        crop_fraction=1.0,
-        warmup_steps=2,
-        adapt_seconds=None,
-        adapt_steps=10,
-        identity_every=1,
-        face_width=64,
-        warp_blur_sigma=0.0,
-        threads=1,
-        motion_damping=0.95,
-        always_adapt=True,  # tiny tests the machinery: it always adapts (the others skip when a cheap candidate fits)
-    ),
 }
+
+
+def register_preset(settings: BuiltinSettings) -> None:
+    """Add a quality level (the test suite's ``tiny``: see tests/tiny_presets.py); the name is
+    registered with :func:`lengthen.config.register_quality` too."""
+    from ..config import register_quality
+
+    PRESETS[settings.quality] = settings
+    register_quality(settings.quality)

@@ -52,9 +52,18 @@ def get_preset(name: str) -> dict:
     raise UsageError(f"unknown model preset {name!r}; known presets: {', '.join(p['name'] for p in _load())}")
 
 
+_EXTRA_QUALITIES: dict[str, dict[str, dict]] = {}  # preset -> quality -> values (registered by tests)
+
+
+def register_quality(preset_name: str, name: str, values: dict) -> None:
+    """Add a quality level to a preset (the test suite's ``tiny``: see tests/tiny_presets.py);
+    the name must also be registered with :func:`lengthen.config.register_quality`."""
+    _EXTRA_QUALITIES.setdefault(preset_name, {})[name] = dict(values)
+
+
 def quality(preset: dict, name: str) -> dict:
     """The preset's window/context/area/steps/guidance for a quality level."""
-    q = preset.get("qualities", {}).get(name)
+    q = preset.get("qualities", {}).get(name) or _EXTRA_QUALITIES.get(preset.get("name", ""), {}).get(name)
     if q is None:
         raise UsageError(
             f"preset {preset['name']!r} has no quality {name!r}; choose one of "
