@@ -5,7 +5,8 @@
 1e-3 with 20 warm-up steps, 240 s of adaptation. Where this project's measurements taught
 otherwise the fields say so (flow_scale, sample_steps, prior, rigid faces). ``draft`` extends 48 frames of
 640x360 in well under a minute on 2 cores; ``high`` trades time for a wider model (the test suite
-registers a smaller one with :func:`register_preset`). Override single fields with ``dataclasses.replace(settings, adapt_seconds=60)``.
+registers a smaller one with :func:`register_preset`). Override single fields with
+``dataclasses.replace(settings, adapt_seconds=60)``.
 
 Adaptation is time-boxed by ``adapt_steps`` and/or ``adapt_seconds`` (whichever ends first; at
 least one must be set). With ``adapt_seconds=None`` a run is deterministic for ``seed``.
