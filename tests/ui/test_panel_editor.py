@@ -103,9 +103,11 @@ def test_closing_during_a_run_asks_and_never_aborts(qtbot, window, cut):
     st.set_length("V1/1", "tail", 4)
     st.set_length("V1/2", "head", 0)
     events = []
+    assert w.undo_action.isEnabled()  # the length edits above can be undone...
     w.run()
     w.run_worker.signals.event.connect(lambda kind, key, data: events.append(kind))
     qtbot.waitUntil(lambda: "progress" in events, timeout=WAIT)
+    assert not w.undo_action.isEnabled()  # ...but not while the render runs
     w.close()
     assert w.asked == ["Quit during a render?"] and w.isVisible() and st.running  # No: nothing stops
     w.cancel_action.trigger()  # Esc asks too

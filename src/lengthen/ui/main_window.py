@@ -185,6 +185,9 @@ class MainWindow(QMainWindow):
         self.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
         for a in (self.undo_action, self.redo_action):
             self.addAction(a)
+        # the stack enables its actions itself; keep them off during a run (a snapshot cannot be put back then)
+        self.undo_stack.canUndoChanged.connect(self._stack_changed)
+        self.undo_stack.canRedoChanged.connect(self._stack_changed)
         self.fill_action = self._action(
             "&Fill handles",
             self.fill_handles,
@@ -381,6 +384,14 @@ class MainWindow(QMainWindow):
             )
 
     # -- undo ------------------------------------------------------------------------------
+    def _stack_changed(self, _on: bool) -> None:
+        if self._closing:
+            return
+        try:
+            self._update_actions()
+        except RuntimeError:  # the window's Qt objects are being destroyed
+            pass
+
     def _push_undo(self, label: str, before: dict, after: dict) -> None:
         self.undo_stack.push(SnapshotCommand(self, label, before, after))
 
