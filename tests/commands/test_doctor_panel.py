@@ -41,3 +41,28 @@ def test_doctor_reports_the_panel_with_the_install_line(capsys):
         main(["doctor"])
         out = capsys.readouterr().out
         assert f"to fix panel (Qt platform plugin and its libraries): {qt['install']}" in out
+
+
+def test_panel_says_what_to_install_instead_of_aborting(monkeypatch, capsys):
+    """Where the xcb plugin lacks libraries, `lengthen panel` names them and the apt-get line
+    (Qt itself would abort). An X display cannot run here: DISPLAY is set for the check only, and
+    the check's answer is the one `doctor` gives on a machine without libxcb-cursor0."""
+    from lengthen.commands import doctor
+
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(
+        doctor,
+        "qt_panel_check",
+        lambda: {
+            "ok": False,
+            "detail": "",
+            "missing": ["libxcb-cursor.so.0"],
+            "install": "sudo apt-get install -y libxcb-cursor0",
+        },
+    )
+    assert main(["panel"]) != 0
+    err = capsys.readouterr().err
+    assert "libxcb-cursor.so.0" in err and "sudo apt-get install -y libxcb-cursor0" in err
+    assert len(err.strip().splitlines()) == 1

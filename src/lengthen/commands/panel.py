@@ -62,4 +62,24 @@ def run(args) -> int:
         w, h = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         raise UsageError(f"--size takes WIDTHxHEIGHT in pixels, e.g. 1024x700, not {args.size!r}") from None
+    if args.screenshot is None and _opens_on_xcb():
+        from . import doctor
+
+        qt = doctor.qt_panel_check()
+        if not qt["ok"] and qt["missing"]:  # Qt would abort with a long message; say what to install
+            raise LengthenError(
+                f"the panel cannot start: Qt's xcb platform plugin needs {', '.join(qt['missing'])}; "
+                f"install them with: {qt['install']}"
+            )
     return run_panel(args.timeline, args.screenshot, args.timeout, args.handoff, size=(w, h), select=args.select)
+
+
+def _opens_on_xcb() -> bool:
+    """True when Qt will use its xcb (X11) platform plugin here."""
+    import os
+    import sys
+
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or platform not in ("", "xcb"):
+        return False
+    return bool(os.environ.get("DISPLAY")) and (platform == "xcb" or not os.environ.get("WAYLAND_DISPLAY"))
