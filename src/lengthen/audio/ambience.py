@@ -65,8 +65,9 @@ def _from_ms(x: np.ndarray) -> np.ndarray:
     return np.stack([x[0] + x[1], x[0] - x[1]]) if x.shape[0] == 2 else x
 
 
-def foreground_spread(mags: np.ndarray, sr: int) -> float:
-    """dB between loud and quiet analysis frames in the speech band (300-3400 Hz), mid channel."""
+def foreground_spread(mags: np.ndarray, sr: int) -> tuple[float, np.ndarray]:
+    """dB between loud and quiet analysis frames in the speech band (300-3400 Hz), mid channel,
+    and the per-frame speech-band energy (dB) it was measured on."""
     n = (mags.shape[-1] - 1) * 2
     freqs = np.fft.rfftfreq(n, 1.0 / sr)
     band = (freqs >= 300) & (freqs <= 3400)

@@ -60,16 +60,6 @@ def audio_for_frames(first_frame: int, frames: int, rate, sample_rate: int, vide
     )
 
 
-def has_audio(path: str | Path) -> bool:
-    from ..media.probe import open_container
-
-    container = open_container(path)
-    try:
-        return bool(container.streams.audio)
-    finally:
-        container.close()
-
-
 def read_audio(path: str | Path, first_frame: int, last_frame: int, rate, margin_s: float = 0.0) -> SourceAudio | None:
     """The first audio stream of ``path`` from video frame ``first_frame`` to the end of
     ``last_frame`` (plus ``margin_s`` seconds either side), or ``None`` when it has no audio."""
