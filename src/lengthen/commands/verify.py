@@ -57,14 +57,14 @@ def run(args) -> int:
     import sys
 
     from ..credentials import read_credentials
-    from ..errors import LengthenError
+    from ..errors import LengthenError, MissingDependency
 
     results, status = [], 0
     for path in args.files:
         try:
             r = read_credentials(path)
         except LengthenError as exc:
-            if exc.__class__.__name__ == "MissingDependency":
+            if isinstance(exc, MissingDependency):  # not this file's fault: the run stops with the pip command
                 raise
             print(f"lengthen verify: error: {exc}", file=sys.stderr)
             status = max(status, exc.exit_code)
