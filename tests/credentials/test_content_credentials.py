@@ -210,3 +210,23 @@ def test_verify_reads_another_tools_credentials_embedded_or_sidecar(testdata, tm
     text = capsys.readouterr().out
     assert text.count("credentials: VALID") == 2 and text.count("made with: another-editor 9.1") == 2
     assert "action: c2pa.created (digitalCapture)" in text
+
+
+def test_signing_a_long_named_file_goes_through_the_shared_temporary_name(extended, tmp_path, monkeypatch):
+    """Credentials are embedded through fsutil.atomic_path (temporary name cut to 80 characters of
+    the stem): a 240-character name, which a '.{stem}.xxxxxxxx.c2pa.mov' temporary file could not
+    have (over 255 bytes), is signed, and nothing temporary is left beside it."""
+    import shutil
+
+    from lengthen.credentials import sign_generated
+
+    clip, out, _, media = extended
+    monkeypatch.setenv("LENGTHEN_CACHE", str(out.parent / "cache"))
+    monkeypatch.setenv("LENGTHEN_CONFIG", str(out.parent / "config"))
+    monkeypatch.delenv("LENGTHEN_C2PA_CERT", raising=False)
+    target = tmp_path / ("x" * 240 + ".mov")
+    shutil.copyfile(media, target)
+    report = sign_generated(target, clip, {"direction": "tail", "frames_generated": 60}, resolve_signer())
+    assert report["written"] and sorted(tmp_path.iterdir()) == [target]
+    result = read_credentials(target)
+    assert result["valid"] and result["manifest"]["title"] == target.name

@@ -12,14 +12,12 @@ files as ingredients, and ``org.lengthen.splice`` listing which of its frames ar
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
-import uuid
 from pathlib import Path
 
 from .. import __version__
 from ..errors import MediaError
-from ..fsutil import file_stamp
+from ..fsutil import atomic_path, file_stamp
 from .identity import SignerConfig, c2pa_module
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -86,8 +84,9 @@ def _readable(path: Path) -> bool:
 
 
 def _sign_in_place(path: Path, manifest: dict, ingredients, signer: SignerConfig) -> None:
+    """Write ``path`` again with the manifest embedded: through a temporary file beside it (the
+    project's :func:`~lengthen.fsutil.atomic_path`), so a failure leaves the file as it was."""
     c2pa = c2pa_module()
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.c2pa{path.suffix}")
     manifest = dict(manifest)
     read, listed = [], []
     for ing_path, relationship, description in ingredients:
@@ -101,13 +100,13 @@ def _sign_in_place(path: Path, manifest: dict, ingredients, signer: SignerConfig
         for ing_path, entry in read:
             with open(ing_path, "rb") as stream:
                 builder.add_ingredient(entry, _mime(ing_path), stream)
-        with signer.signer() as s, open(path, "rb") as src, open(tmp, "w+b") as dst:
-            builder.sign(s, _mime(path), src, dst)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            with signer.signer() as s, open(path, "rb") as src, open(tmp, "w+b") as dst:
+                builder.sign(s, _mime(path), src, dst)
     except c2pa.C2paError as exc:
         raise MediaError(f"cannot write Content Credentials ({exc})", path=path) from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    except OSError as exc:  # disk full, a file gone or unreadable: one line, not a traceback
+        raise MediaError(f"cannot write Content Credentials ({exc.strerror or exc})", path=path) from None
 
 
 def _manifest(path: Path, source_type: str, description: str, label: str, data: dict) -> dict:
