@@ -19,7 +19,7 @@ import pytest
 from lengthen.cli import main
 from lengthen.media.probe import probe
 from lengthen.media.reader import read_frames
-from lengthen.media.synthetic import encode_clip, stamp_frame, stamped_clip
+from lengthen.media.synthetic import encode_clip, read_stamp, stamp_frame, stamped_clip
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -123,6 +123,21 @@ def test_vfr_probe_reports_nominal_rate_and_conform(tmp_path):
     assert info.frames == 29 and info.repeated_frames == 9 and info.dropped_frames == 0
     assert 15.5 < float(Fraction(info.average_fps)) < 17.0  # what the old probe wrote media at
     assert info.vfr_refusal is None and "conformed to 24000/1001" in info.notes()[0]
+
+
+def test_vfr_half_frame_jump_conforms_as_a_run(tmp_path):
+    """24 fps timing (stamped at 48) that jumps by half a frame after 20 frames: the next frames lie
+    exactly half-way between slots. Exact slot arithmetic sends every one of them to the later slot,
+    so the run stays a run: one slot repeated at the jump, none shared (float rounding of those
+    halves went both ways and refused the file as '8 of 40 frames share a slot')."""
+    slots = list(range(0, 40, 2)) + list(range(41, 81, 2))
+    clip = _vfr_clip(tmp_path / "half.mp4", slots, rate="48")
+    info = probe(clip)
+    assert info.vfr and info.fps == "24" and info.vfr_refusal is None
+    assert info.stream_frames == 40 and info.frames == 41
+    assert info.repeated_frames == 1 and info.dropped_frames == 0
+    stamps = [read_stamp(f) for f in read_frames(clip, 0, info.frames)]
+    assert stamps == list(range(20)) + [19] + list(range(20, 40))
 
 
 def test_probe_prints_the_conform_and_the_colour_tags(tmp_path, capsys):

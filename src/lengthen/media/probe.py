@@ -221,6 +221,15 @@ def nominal_rate(pts: np.ndarray, time_base: Fraction, stream_rates=()) -> Fract
     return None
 
 
+def _nearest_slots(ticks: np.ndarray, step: Fraction) -> np.ndarray:
+    """The slot of each frame, ``floor(ticks * step + 1/2)`` for integer ``ticks`` (pts since the first
+    frame) and ``step`` (slots per tick), exact in integers (no float seconds). A frame exactly half-way
+    between two slots takes the later one, like every other rounding of a frame position in lengthen,
+    so a run of frames offset by half a frame stays a run (no slot taken twice, none skipped)."""
+    num, den = step.numerator, step.denominator
+    return np.asarray([(2 * t * num + den) // (2 * den) for t in ticks.tolist()], dtype=np.int64)
+
+
 def _conform(index: FrameIndex, stream_rates) -> FrameIndex:
     """A variable-rate index conformed to its nominal rate (or marked refused); constant rate unchanged."""
     n = len(index)
@@ -232,14 +241,13 @@ def _conform(index: FrameIndex, stream_rates) -> FrameIndex:
     rate = nominal_rate(index.pts, index.time_base, stream_rates)
     if rate is None:
         return replace(index, refusal="its frame timing has no standard nominal rate")
-    seconds = (index.pts - index.pts[0]).astype(np.float64) * float(index.time_base)
-    slots = np.rint(seconds * float(rate)).astype(np.int64)
+    slots = _nearest_slots(index.pts - index.pts[0], index.time_base * rate)
     first_of, first_idx = np.unique(slots, return_index=True)
     total = int(slots[-1]) + 1
     repeated, dropped = total - len(first_of), n - len(first_of)
     gap = int(np.diff(first_of).max()) if len(first_of) > 1 else 1
     refusal = None
-    if gap > float(rate) * 1:
+    if gap > rate:
         refusal = f"a gap of {gap - 1} missing frames (over 1 second) at {rate_str(rate)} fps"
     elif repeated * 2 > total:
         refusal = f"{repeated} of {total} frames at {rate_str(rate)} fps would be repeats"
