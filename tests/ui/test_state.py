@@ -211,3 +211,21 @@ def test_handles_beyond_the_planned_cut_window_look_further(testdata, tmp_path):
     state.fill_handles(60, bounds=bounds)
     assert (row.spec.first, row.available_head, row.spec.head_frames) == (65, 55, 5)  # 60 - 55 missing
     assert row.cut_note.startswith("head stops at a cut (media frame 65)")
+
+
+def test_takes_made_for_other_shot_ends_are_not_restored(cut):
+    """A take saved before planning knew of a cut (its head continues another shot) is dropped."""
+    import json
+
+    state = _open(cut)
+    state.set_engine("freeze")
+    state.set_length("V1/2", "head", 3)
+    _drive(state, state.run_items(["V1/2"]))
+    state.save_project()
+    assert len(_open(cut).rows[1].takes) == 1
+    project = state.project_dir / "project.json"
+    data = json.loads(project.read_text())
+    data["shots"]["V1/2"]["takes"][0]["generated"][0]["source_first_frame"] = -3  # as planned from frame 0
+    project.write_text(json.dumps(data))
+    console = _open(cut).rows[1]
+    assert (console.takes, console.outcome, console.status, console.spec.head_frames) == ([], None, "planned", 3)

@@ -738,7 +738,7 @@ class PanelState:
             chosen = saved.get("take")
             for i, t in enumerate(takes or []):
                 gen = t.get("generated") or []
-                if gen and all(Path(g["path"]).is_file() for g in gen):
+                if gen and all(Path(g["path"]).is_file() and _fits(row.spec, g) for g in gen):
                     outcome = ShotOutcome(
                         spec=row.spec,
                         generated=[proj.generated_from_dict(g) for g in gen],
@@ -751,6 +751,18 @@ class PanelState:
                 row.status, row.accepted, row.fraction = "done", bool(saved.get("accepted")), 1.0
         if data.get("selected") in {r.clip_id for r in self.rows}:
             self.selected = data["selected"]
+
+
+def _fits(spec, gen: dict) -> bool:
+    """A saved generated file still belongs to this shot: same direction length and the same
+    place on the source's frame line (a take made before a cut was found continues another shot)."""
+    try:
+        direction = gen["direction"]
+        return int(gen["frames"]) == spec.frames_for(direction) and int(
+            gen["source_first_frame"]
+        ) == spec.generated_first_frame(direction)
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _differs(a: dict, b: dict) -> bool:
