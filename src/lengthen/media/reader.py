@@ -17,6 +17,7 @@ NLE shows both the same way and no resampling blur is baked into generated frame
 
 from __future__ import annotations
 
+import bisect
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -114,7 +115,7 @@ def iter_av_frames(path: str | Path, frames: Iterable[int], *, progress=None) ->
                                 progress.report("decode", done, len(wanted))
                                 progress.check()
                         f = hits[-1]
-                        pos = wanted.index(f) + 1
+                        pos = bisect.bisect_right(wanted, f)  # wanted is sorted and unique
                         if pos >= len(wanted):
                             return
                         nxt = wanted[pos]
