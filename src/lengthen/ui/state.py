@@ -118,7 +118,7 @@ class PanelState:
         self.cast = Cast()
         self.scan_status = "idle"  # idle | scanning | done | failed
         self.scan_message = ""
-        self.unassigned: list = []  # faces the scan found but put in no character: (media, frame, box)
+        self.unassigned: list[str] = []  # lines naming the faces the scan put in no character
         self.banks_key: str | None = None
         self.sizes: dict = {}
         self.record_start = 0
