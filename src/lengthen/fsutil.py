@@ -85,13 +85,20 @@ def rollback(ledger: list[Path]) -> None:
     ledger.clear()
 
 
+def partial_name(path: str | Path) -> Path:
+    """A hidden temporary name beside ``path`` for writing it (``.{stem}.xxxxxxxx.partial{suffix}``,
+    the stem cut to 80 characters so the name stays within the file system's 255)."""
+    path = Path(path)
+    return path.with_name(f".{path.stem[:80]}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, record: bool = True):
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error removed.
     ``record=False`` for caches, which a failed run keeps (see :func:`output_transaction`)."""
     path = Path(path)
     makedirs(path.parent)
-    tmp = path.with_name(f".{path.stem[:80]}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    tmp = partial_name(path)
     existed = os.path.lexists(path)
     try:
         yield tmp

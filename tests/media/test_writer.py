@@ -104,3 +104,12 @@ def test_exact_rate_in_stream(tmp_path):
     path = write_video(tmp_path / "r.mov", _frames(3), rate=Fraction(60000, 1001))
     with av.open(str(path)) as c:
         assert c.streams.video[0].average_rate == Fraction(60000, 1001)
+
+
+def test_a_long_output_name_is_written(tmp_path):
+    """The writer's temporary name is fsutil's (stem cut to 80 characters): a 240-character
+    output name, whose '.{stem}.xxxxxxxx.partial.mov' would pass 255 bytes, is written, and
+    nothing temporary is left."""
+    frames = np.zeros((2, 16, 16, 3), np.uint8)
+    path = write_video(tmp_path / ("x" * 240 + ".mov"), frames, rate="24")
+    assert path.is_file() and sorted(tmp_path.iterdir()) == [path]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..errors import MediaError, UsageError
+from ..fsutil import makedirs, partial_name, record_created
 from ..timecode import frame_to_pts, parse_rate, timecode_to_frames
 from .color import ColorTags, convert_frame, rgb_to_frame
 from .probe import FIELD_ORDERS, assert_not_input
@@ -158,7 +158,7 @@ class VideoWriter:
         self.audio = audio  # (sample_rate, layout): a PCM 24-bit stream for write_audio()
         self.samples_written = 0
         self._audio_stream = None
-        self._tmp = self.path.with_name(f".{self.path.stem}.{uuid.uuid4().hex[:8]}.partial{self.path.suffix}")
+        self._tmp = partial_name(self.path)
         self._container = None
         self._stream = None
 
@@ -175,8 +175,6 @@ class VideoWriter:
 
     def open(self) -> None:
         import av
-
-        from ..fsutil import makedirs
 
         makedirs(self.path.parent)
         try:
@@ -287,8 +285,6 @@ class VideoWriter:
             if self.frames_written == 0:
                 raise MediaError("no frames were written", path=self.path)
             os.replace(self._tmp, self.path)
-            from ..fsutil import record_created
-
             record_created(self.path)
         except BaseException:
             self.abort()
