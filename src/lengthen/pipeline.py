@@ -133,20 +133,13 @@ def _candidate(engine, req: GenerateRequest, backend, banks, timer, progress, cl
     return Candidate(req.seed, frames, result.info, scores, figures, score, correction.tolist())
 
 
-def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOutcome:
-    """Generate, rerank, colour-match and encode every direction a shot asks for."""
-    from .engines.rerank import identity_scores
+def _check_shot(spec: ShotSpec, request: ExtendRequest):
+    """``(media info, engine, limits, context frames wanted)``, after every check that can be made
+    before work: the media's format and rate, the shot's range, what the engine can make."""
     from .media.probe import probe
-    from .media.writer import VideoWriter, check_format, versioned_path
-    from .timeline.metadata import jsonable
-    from .timeline.reels import unique_reel
+    from .media.writer import check_format
 
-    progress = progress or SilentProgress()
-    timer = _Timer()
-    if not spec.directions:
-        return ShotOutcome(spec=spec, report={"frames_generated": 0, "clip": spec.clip})
-    with timer("probe"):
-        info = probe(spec.media)
+    info = probe(spec.media)
     if info.vfr_refusal:
         raise MediaError(vfr_refusal_line(info), path=spec.media, clip=spec.clip)
     check_format(request.codec, info.width, info.height, spec.media)
@@ -172,6 +165,74 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
     for direction in spec.directions:  # before any work: a direction the engine cannot make
         if direction not in limits.directions:
             raise UsageError(limits.refusal or f"engine {engine.name!r} cannot make a {direction}", clip=spec.clip)
+    return info, engine, limits, want_context
+
+
+def _context_faces(spec: ShotSpec, direction: str, context, dropped: int, want_context: int, banks, backend, scanned):
+    """``(FrameFaces, source identity scores)``: the context's faces, found once. The source scores
+    here, the engine's face supervision and rigid faces (``GenerateRequest.context_faces``) read the
+    same detections; frames the shot scan already looked at (``scanned``) are not looked at again."""
+    from .engines.rerank import identity_scores, scoring_settings
+    from .faces.detections import FrameFaces
+
+    settings = scoring_settings(banks)
+    first = spec.context_range(direction, want_context)[0] + (dropped if direction == "tail" else 0)
+    media = os.path.abspath(spec.media)
+    known = {  # context frames the shot scan already looked at: their faces
+        k: [f for f in scanned[(media, first + k)] if f.height >= settings.min_face_px]
+        for k in range(len(context))
+        if (media, first + k) in scanned
+    }
+    context_faces = FrameFaces(context, backend, settings, known=known)
+    edge = len(context) - 1 if direction == "tail" else 0
+    picks = range(edge, -1, -8) if direction == "tail" else range(0, len(context), 8)
+    picks = sorted({*picks, *known})  # frames the scan looked at are scored for free
+    return context_faces, identity_scores(context, banks, backend, faces=context_faces, picks=picks)
+
+
+def _direction_report(n, path, start_tc, context, dropped, context_faces, source_scores, best, candidates) -> dict:
+    """What report.json says about one generated direction."""
+    from .timeline.metadata import jsonable
+
+    return {
+        "frames_generated": n,
+        "media": str(path),
+        "timecode": start_tc,
+        "context_frames": int(len(context)),
+        # context frames whose faces were found (once, for the scores and the engine alike)
+        "context_frames_face_scanned": context_faces.detected if context_faces is not None else 0,
+        "context_frames_from_scan": len(context_faces.reused) if context_faces is not None else 0,
+        "context_dropped_at_cut": int(dropped),
+        "seed": best.seed,
+        "identity": {
+            "source": _strip(source_scores),
+            "generated": _strip(best.scores),
+            # faces below the same-person threshold for every character read as unknown
+            "threshold": getattr(best.scores, "threshold", None),
+            "unknown": {
+                "source": getattr(source_scores, "unknown", None),
+                "generated": getattr(best.scores, "unknown", None),
+            },
+        },
+        **best.figures,
+        "candidates": [{"seed": c.seed, "score": round(c.score, 4), **c.figures} for c in candidates],
+        # engines that adapt to the shot (builtin) do it once for all candidates
+        "adaptations": sum(c.info.get("adapt_cached") is False for c in candidates),
+        "engine_info": jsonable(best.info),
+    }
+
+
+def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOutcome:
+    """Generate, rerank, colour-match and encode every direction a shot asks for."""
+    from .media.writer import VideoWriter, versioned_path
+    from .timeline.reels import unique_reel
+
+    progress = progress or SilentProgress()
+    timer = _Timer()
+    if not spec.directions:
+        return ShotOutcome(spec=spec, report={"frames_generated": 0, "clip": spec.clip})
+    with timer("probe"):
+        info, engine, limits, want_context = _check_shot(spec, request)
     output_dir = Path(request.output_dir or Path(spec.media).parent / "lengthen_out")
     makedirs(output_dir)
 
@@ -225,25 +286,10 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             )
         source_scores, context_faces = {}, None
         if backend is not None and banks:
-            from .engines.rerank import scoring_settings
-            from .faces.detections import FrameFaces
-
-            # the context's faces, found once: the source scores here, the engine's face
-            # supervision and rigid faces (GenerateRequest.context_faces) read the same detections
-            settings = scoring_settings(banks)
-            first = spec.context_range(direction, want_context)[0] + (dropped if direction == "tail" else 0)
-            media = os.path.abspath(spec.media)
-            known = {  # context frames the shot scan already looked at: their faces, not found again
-                k: [f for f in scanned[(media, first + k)] if f.height >= settings.min_face_px]
-                for k in range(len(context))
-                if (media, first + k) in scanned
-            }
-            context_faces = FrameFaces(context, backend, settings, known=known)
-            edge = len(context) - 1 if direction == "tail" else 0
-            picks = range(edge, -1, -8) if direction == "tail" else range(0, len(context), 8)
-            picks = sorted({*picks, *known})  # frames the scan looked at are scored for free
             with timer("score"):
-                source_scores = identity_scores(context, banks, backend, faces=context_faces, picks=picks)
+                context_faces, source_scores = _context_faces(
+                    spec, direction, context, dropped, want_context, banks, backend, scanned
+                )
         shared = GenerateRequest(
             context=context,
             direction=direction,
@@ -311,32 +357,9 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             with timer("credentials"):
                 meta["credentials"] = sign_media(path, spec, meta, best.info, request, signer)
         outcome.generated.append(GeneratedMedia(direction, path, n, first_frame, start_tc, meta))
-        report["directions"][direction] = {
-            "frames_generated": n,
-            "media": str(path),
-            "timecode": start_tc,
-            "context_frames": int(len(context)),
-            # context frames whose faces were found (once, for the scores and the engine alike)
-            "context_frames_face_scanned": context_faces.detected if context_faces is not None else 0,
-            "context_frames_from_scan": len(context_faces.reused) if context_faces is not None else 0,
-            "context_dropped_at_cut": int(dropped),
-            "seed": best.seed,
-            "identity": {
-                "source": _strip(source_scores),
-                "generated": _strip(best.scores),
-                # faces below the same-person threshold for every character read as unknown
-                "threshold": getattr(best.scores, "threshold", None),
-                "unknown": {
-                    "source": getattr(source_scores, "unknown", None),
-                    "generated": getattr(best.scores, "unknown", None),
-                },
-            },
-            **best.figures,
-            "candidates": [{"seed": c.seed, "score": round(c.score, 4), **c.figures} for c in candidates],
-            # engines that adapt to the shot (builtin) do it once for all candidates
-            "adaptations": sum(c.info.get("adapt_cached") is False for c in candidates),
-            "engine_info": jsonable(best.info),
-        }
+        report["directions"][direction] = _direction_report(
+            n, path, start_tc, context, dropped, context_faces, source_scores, best, candidates
+        )
         for key in ("audio", "credentials"):
             if key in meta:
                 report["directions"][direction][key] = meta[key]
