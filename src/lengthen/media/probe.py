@@ -152,13 +152,26 @@ _INDEX_CACHE: dict[tuple, FrameIndex] = {}
 _INDEX_LOCK = threading.Lock()
 
 
+def _per_file(cache: dict, path: Path, read):
+    """``read(path)``, kept in ``cache`` for the process under the file's :func:`file_stamp` (a file
+    that is not a regular one is read every time, and fails there)."""
+    key = file_stamp(path)
+    with _INDEX_LOCK:
+        if key in cache:
+            return cache[key]
+    value = read(path)
+    if key is not None:
+        with _INDEX_LOCK:
+            cache[key] = value
+    return value
+
+
 def frame_index(path: str | Path) -> FrameIndex:
     """Demux the file once (cached per path, size and mtime) and return its frame index."""
-    p = Path(path)
-    key = file_stamp(p)
-    with _INDEX_LOCK:
-        if key in _INDEX_CACHE:
-            return _INDEX_CACHE[key]
+    return _per_file(_INDEX_CACHE, Path(path), _read_index)
+
+
+def _read_index(p: Path) -> FrameIndex:
     container = open_container(p)
     try:
         stream = container.streams.video[0]
@@ -191,11 +204,7 @@ def frame_index(path: str | Path) -> FrameIndex:
         time_base=time_base,
         stream_frames=len(pts),
     )
-    index = _conform(index, rates)
-    if key is not None:
-        with _INDEX_LOCK:
-            _INDEX_CACHE[key] = index
-    return index
+    return _conform(index, rates)
 
 
 def _standard_rate(rate: Fraction) -> Fraction | None:
@@ -269,20 +278,15 @@ def stream_color_tags(path: str | Path) -> ColorTags:
 
     Some bitstreams carry their own (DNxHR can only say BT.709 or BT.2020): the container's win,
     as in editing systems, and the bitstream's fill in what the container leaves untagged."""
-    p = Path(path)
-    key = file_stamp(p)
-    with _INDEX_LOCK:
-        if key in _TAGS_CACHE:
-            return _TAGS_CACHE[key]
+    return _per_file(_TAGS_CACHE, Path(path), _read_tags)
+
+
+def _read_tags(p: Path) -> ColorTags:
     container = open_container(p)
     try:
-        tags = ColorTags.of(container.streams.video[0].codec_context)
+        return ColorTags.of(container.streams.video[0].codec_context)
     finally:
         container.close()
-    if key is not None:
-        with _INDEX_LOCK:
-            _TAGS_CACHE[key] = tags
-    return tags
 
 
 def _check_not_truncated(path: Path, data_end: list[int], listed: int) -> None:
