@@ -14,7 +14,7 @@ from tiny_pipelines import CallSpy, tiny_folder
 from lengthen.engines import grid
 from lengthen.engines.base import EngineSettings, GenerateRequest, get_engine
 from lengthen.engines.ltx import is_ltx2
-from lengthen.errors import ModelError
+from lengthen.errors import ModelError, UsageError
 from lengthen.progress import SilentProgress
 
 
@@ -106,3 +106,11 @@ def test_ltx2_folders_are_detected_from_model_index(tmp_path):
     assert eng.pipeline_class({"_class_name": "LTXPipeline"}, tmp_path) == "LTXConditionPipeline"
     with pytest.raises(ModelError, match="WanVACEPipeline"):
         eng.pipeline_class({"_class_name": "WanVACEPipeline"}, tmp_path)
+
+
+def test_a_head_too_short_for_two_latents_names_the_frames_it_needs(engine):
+    """A head's end-anchored condition needs two latents (9 frames at 24 fps): a 5-frame clip is
+    refused naming those 9 (the message once said 1, the preset's min_context, which 5 meets)."""
+    with pytest.raises(UsageError, match=r"at least 9 context frames at 24 fps \(9 at .*the clip gives 5"):
+        engine.plan(GenerateRequest(clip(5), "head", 4, Fraction(24)))
+    assert engine.needed_context("tail") == engine.min_context == 1

@@ -415,6 +415,14 @@ class DiffusersEngine:
         the model's latent grid); 0 if too few."""
         return grid.below_grid(min(available, int(self.quality["context"])), self.preset["frame_multiple"])
 
+    def needed_context(self, direction: str) -> int:
+        """The fewest native context frames a ``direction`` window can be conditioned on: the preset's
+        ``min_context``, or more where :meth:`context_size` needs them (an LTX head two latents, a
+        Wan head one whole latent)."""
+        top = int(self.quality["context"])
+        fits = next((a for a in range(1, top + 1) if self.context_size(a, direction) >= 1), top)
+        return max(self.min_context, fits)
+
     def window(self, context: int, remaining: int, direction: str) -> Window:
         """The next window: ``context`` frames, then as many new frames as the window holds (or
         the ``remaining`` ones, rounded up to the grid)."""
@@ -466,10 +474,11 @@ class DiffusersEngine:
         avail = grid.context_available(n_ctx, request.rate, native)
         first = self.context_size(avail, request.direction)
         if avail < self.min_context or first < 1:
-            need = grid.source_frames_for(max(self.min_context, 1), request.rate, native)
+            needed = self.needed_context(request.direction)
+            need = grid.source_frames_for(needed, request.rate, native)
             raise UsageError(
                 f"engine {self.name!r} needs at least {need} context frames at {request.rate} fps "
-                f"({max(self.min_context, 1)} at its {native} fps working rate) for a {request.direction}; "
+                f"({needed} at its {native} fps working rate) for a {request.direction}; "
                 f"the clip gives {n_ctx}"
             )
         new = grid.native_count(request.frames, request.rate, native)
