@@ -173,8 +173,9 @@ def build_request(
                 raise UsageError(f"--ref takes NAME=PHOTO, got {item!r}")
         else:
             name, photo = item
-        if not Path(photo).is_file():
-            raise UsageError("reference photo not found", path=photo)
+        from .guards import check_regular_file
+
+        check_regular_file(photo, "reference photo")  # exists, a regular file (never a FIFO), not empty
         refs_out.append((str(name), str(photo)))
     if banks_dir is not None and not Path(banks_dir).is_dir():
         raise UsageError("identity bank folder not found", path=banks_dir)

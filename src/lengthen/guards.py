@@ -190,7 +190,8 @@ def check_otio_document(path, error: type[LengthenError]) -> None:
 
 
 def _check_numbers(doc, path, error) -> None:
-    """Refuse absurd time values (1e308 frames) before OTIO's arithmetic overflows on them."""
+    """Refuse what OTIO reads but then overflows or crashes on: absurd time values (1e308 frames),
+    schema names that are not text, a timeline without a stack of tracks."""
     stack = [doc]
     while stack:
         item = stack.pop()
@@ -198,6 +199,9 @@ def _check_numbers(doc, path, error) -> None:
             schema = item.get("OTIO_SCHEMA")
             if schema is not None and not isinstance(schema, str):
                 raise error(f"not an OTIO document: a schema name is {schema!r}", path=path)
+            if schema is not None and schema.startswith("Timeline.") and not isinstance(item.get("tracks"), dict):
+                # OTIO 0.18 reads {"tracks": null} and then crashes (SIGSEGV) walking its clips
+                raise error(f"a timeline whose tracks are {item.get('tracks')!r}, not a stack of tracks", path=path)
             if schema is not None and schema.startswith("RationalTime"):
                 for key in ("value", "rate"):
                     v = item.get(key)

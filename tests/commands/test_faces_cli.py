@@ -141,6 +141,9 @@ def test_insightface_without_models(capsys, tmp_path, monkeypatch):
 
     assert "insightface" in registry.BACKENDS
     monkeypatch.setenv("LENGTHEN_INSIGHTFACE_ROOT", str(tmp_path / "none"))
-    code, out, err = run(capsys, tmp_path / "a.mov", "-o", tmp_path / "o", "--backend", "insightface")
+    from lengthen.media.synthetic import stamped_clip
+
+    clip = stamped_clip(tmp_path / "a.mp4", 4, rate="24", size=(64, 96))  # inputs are checked before the backend
+    code, out, err = run(capsys, clip, "-o", tmp_path / "o", "--backend", "insightface")
     assert code == 2 and "buffalo_l" in err and "non-commercial" in err
     assert str(tmp_path / "none" / "models" / "buffalo_l") in err and not (tmp_path / "o").exists()

@@ -433,6 +433,13 @@ case(
     "bin.otio",
     lambda w, d: (d / "bin.otio").write_bytes(os.urandom(512)),
 )
+case(
+    "plan-tracks-null",
+    lambda w, d: ["plan", "t.otio"],
+    2,
+    "t.otio",
+    text("t.otio", {"OTIO_SCHEMA": "Timeline.1", "tracks": None}),
+)
 case("plan-list", lambda w, d: ["plan", "l.otio"], 2, "l.otio", text("l.otio", "[1, 2]"))
 case("plan-media-climbs-out", lambda w, d: ["plan", "cut/cut.otio"], 1, "../shot.mp4", cut_in_subfolder("../shot.mp4"))
 case(
@@ -666,6 +673,34 @@ case(
     sub=True,
 )
 case("evaluate-range-words", lambda w, d: ["evaluate", w.clip, "--holdout", "4", "--range", "x", *FREEZE], 2, "x")
+
+case(
+    "evaluate-media-folder-is-file",
+    lambda w, d: ["evaluate", w.clip, "--holdout", "4", *FREEZE, "-o", "out"],
+    2,
+    "media",
+    file_at("out/media"),
+)
+case(
+    "evaluate-output-is-input",
+    lambda w, d: ["evaluate", w.clip, "--holdout", "4", *FREEZE, "-o", w.clip],
+    2,
+    "shot.mp4",
+)
+case(
+    "faces-output-is-input",
+    lambda w, d: ["faces", "shot.mp4", "-o", "shot.mp4"],
+    2,
+    "shot.mp4",
+    lambda w, d: shutil.copy(w.clip, d / "shot.mp4"),
+)
+case(
+    "timeline-banks-escaping-folder",
+    lambda w, d: ["timeline", w.cut, "--tail", "4f", "-o", "new.otio", "--engine", "freeze", "--banks", "banks"],
+    2,
+    "../victim",
+    bank_copy(edit_set=lambda doc, d: doc["characters"][1].update(folder="../victim")),
+)
 
 # ---- models and doctor -------------------------------------------------------------------------
 case("models-unknown-preset", lambda w, d: ["models", "--preset", "nosuch"], 2, "nosuch")

@@ -243,7 +243,11 @@ hostile_value = st.one_of(
 )
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: the same examples every run, so the suite stays deterministic (a crash found here is a
+# real bug in what reaches OTIO; hunt with other seeds by hand: --hypothesis-seed=N and no derandomize)
+@settings(
+    max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.tuples(st.sampled_from(PATHS), hostile_value), min_size=1, max_size=3))
 def test_a_mutated_timeline_reads_or_is_one_timeline_error(tmp_path, edits):
     doc = copy.deepcopy(GOOD)
@@ -265,7 +269,9 @@ def test_a_mutated_timeline_reads_or_is_one_timeline_error(tmp_path, edits):
         assert "\n" not in str(exc) and str(target) in str(exc)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.one_of(
         json_value.map(json.dumps), st.text(max_size=60), st.binary(max_size=60).map(lambda b: b.decode("latin-1"))

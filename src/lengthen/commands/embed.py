@@ -68,8 +68,19 @@ def _table(results: list[dict]) -> str:
 def run(args) -> int:
     from ..errors import MediaError, UsageError
     from ..faces.backends import get_backend
+    from ..guards import check_regular_file
     from ..progress import SilentProgress, TerminalProgress
 
+    refused = []
+    for path in args.images:  # before the face models load: every image a regular file
+        try:
+            check_regular_file(path, "image", MediaError)
+        except MediaError as exc:
+            refused.append(exc)
+    if len(refused) == len(args.images):
+        for exc in refused:
+            print(f"lengthen embed: error: {exc}", file=sys.stderr)
+        return 2
     opts = {} if args.upsample is None else {"upsample": args.upsample}
     try:
         backend = get_backend(args.backend, **opts)

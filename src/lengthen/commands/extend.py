@@ -223,6 +223,14 @@ def parse_range(text, frames: int, media):
     return first, last
 
 
+def check_banks(request) -> None:
+    """A --banks folder is read (every id, name, path and embedding checked) before any work."""
+    if request.banks_dir is not None:
+        from ..faces.bank import load_banks
+
+        load_banks(request.banks_dir)
+
+
 def make_spec(args):
     from pathlib import Path
 
@@ -292,6 +300,7 @@ def run(args) -> int:
     request = build_request(args, out / "media", protect=(args.clip,))
     check_output_dir(out)  # before any work: the place is usable, memory and disk hold the request
     check_render([spec], request)
+    check_banks(request)
     progress = TerminalProgress()
     outcome = render_shot(spec, request, progress)
     paths = write_shot_outputs(outcome, info, out)

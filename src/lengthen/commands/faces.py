@@ -95,8 +95,22 @@ def _scan(args) -> int:
         from ..faces.bank import load_banks
 
         load_banks(out)
-    result = characters_of(args.paths, _settings(args), progress=TerminalProgress())
-    errors = result.errors
+    from ..errors import LengthenError
+    from ..guards import check_regular_file
+
+    inputs, refused = [], []
+    for raw in args.paths:  # media and photos: regular files, checked before the face models load
+        try:
+            timeline = Path(raw).suffix.lower() in (".otio", ".otioz", ".otiod")
+            inputs.append(raw if timeline else check_regular_file(raw, "media file"))
+        except LengthenError as exc:
+            refused.append(exc)
+    if refused and not inputs:
+        for exc in refused:
+            print(f"lengthen faces: error: {exc}", file=sys.stderr)
+        return 2  # nothing could be read: nothing written
+    result = characters_of(inputs, _settings(args), progress=TerminalProgress())
+    errors = refused + result.errors
     if not result.frames_scanned and not errors:
         raise UsageError("the inputs name no media (an empty timeline?)")
     for exc in errors:

@@ -181,7 +181,7 @@ def run(args) -> int:
     from ..timeline.interchange import preflight, remove_outputs
     from ..timeline.read import adapter_for
     from ..timeline.verify import range_problems
-    from .extend import build_request
+    from .extend import build_request, check_banks
     from .plan import print_problems, read_and_plan
 
     if args.assemble:
@@ -223,6 +223,7 @@ def run(args) -> int:
             protect = [src, *{s.media for s in plan.shots}]
             request = build_request(args, media_dir, protect)
             check_render(plan.to_render, request, splice=args.splice)  # memory and disk, before any frame
+            check_banks(request)
             jobs = [ShotJob(spec, request) for spec in plan.to_render]
             progress = RunProgress(len(jobs), reused=sum(manifest.done(j) is not None for j in jobs))
             # Ray's driver prints its workers' deaths on stdout: keep stdout for our result (--json)
