@@ -79,6 +79,16 @@ class CharactersPane(QWidget):
             self.error.emit(str(exc))
             self.refresh()
 
+    def _rename(self, bank_id: str, widget) -> None:
+        """A name edit lost focus: rename, unless nothing changed or the character is gone (the
+        timeline was closed or the characters replaced since: the edit is stale)."""
+        try:
+            bank = self.state.cast.bank(bank_id)
+        except LengthenError:
+            return
+        if widget.text() != bank.name:
+            self._edit("rename", bank_id, widget.text())
+
     def refresh(self) -> None:
         while self.rows.count():
             item = self.rows.takeAt(0)
@@ -126,9 +136,7 @@ class CharactersPane(QWidget):
         use.toggled.connect(lambda on, b=bank.id: self._edit("set_used", b, on))
         name = QLineEdit(bank.name)
         name.setToolTip(f"{bank.id}: rename")
-        name.editingFinished.connect(
-            lambda b=bank.id, w=name: w.text() != self.state.cast.bank(b).name and self._edit("rename", b, w.text())
-        )
+        name.editingFinished.connect(lambda b=bank.id, w=name: self._rename(b, w))
         info = QLabel(f"{len(bank)} faces · {len(bank.references)} refs")
         info.setStyleSheet("color: #888;")
         menu_button = QToolButton()
