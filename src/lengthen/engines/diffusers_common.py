@@ -495,7 +495,7 @@ class DiffusersEngine:
             request.context.shape[1:3],
             int(self.quality["area"]),
             self.preset["spatial_multiple"],
-            getattr(request, "pixel_aspect", 1),
+            request.pixel_aspect,
         )
         gh, gw = placement.grid
         total = max(w.total for w in windows)
@@ -640,7 +640,7 @@ OLD_LTX = (
 
 def _prompt_of(request: GenerateRequest, settings: EngineSettings) -> str | None:
     """The shot's own prompt (spec file, panel) wins over the run's (``--prompt``)."""
-    return getattr(request, "prompt", None) or settings.prompt
+    return request.prompt or settings.prompt
 
 
 def match_colour(new: np.ndarray, rerendered: np.ndarray, reference: np.ndarray, frames: int = 4):
