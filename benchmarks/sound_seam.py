@@ -17,23 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lengthen.audio.ambience import octave_bands_db, rms_db
 from lengthen.audio.shot import ShotSound
 from lengthen.media.probe import probe
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def octave_bands_db(x: np.ndarray, sr: int) -> np.ndarray:
-    y = x.mean(0)
-    f = np.fft.rfftfreq(len(y), 1 / sr)
-    p = np.abs(np.fft.rfft(y)) ** 2 / len(y) ** 2
-    return np.array(
-        [10 * np.log10(p[(f >= lo) & (f < 2 * lo)].sum() + 1e-20) for lo in [125 * 2**k for k in range(7)]]
-    )
-
-
-def rms_db(x: np.ndarray) -> float:
-    return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
 
 
 def figures(sound: ShotSound, direction: str, frames: int, seed: int, last_frame: int) -> tuple[dict, np.ndarray]:

@@ -18,24 +18,11 @@ import numpy as np
 import pytest
 
 from lengthen.audio import audio_for_frames, extend_audio, read_audio
+from lengthen.audio.ambience import octave_bands_db, rms_db
 from lengthen.audio.shot import ShotSound
 from lengthen.cli import main
 
 NTSC = [Fraction(24000, 1001), Fraction(30000, 1001)]
-
-
-def octave_bands_db(x: np.ndarray, sr: int) -> np.ndarray:
-    """Mean power per octave band 125 Hz .. 8 kHz of the channel mean, dB."""
-    y = x.mean(0)
-    f = np.fft.rfftfreq(len(y), 1 / sr)
-    p = np.abs(np.fft.rfft(y)) ** 2 / len(y) ** 2
-    return np.array(
-        [10 * np.log10(p[(f >= lo) & (f < 2 * lo)].sum() + 1e-20) for lo in [125 * 2**k for k in range(7)]]
-    )
-
-
-def rms_db(x: np.ndarray) -> float:
-    return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
 
 
 @pytest.mark.parametrize("direction", ["tail", "head"])

@@ -99,8 +99,20 @@ def _frame_power(mags: np.ndarray, n: int) -> np.ndarray:
     return energy / n / np.sum(window**2)
 
 
-def _rms_db(x: np.ndarray) -> float:
+def rms_db(x: np.ndarray) -> float:
+    """Level of samples ``(channels, n)`` in dB full scale (mean square over everything)."""
     return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
+
+
+def octave_bands_db(x: np.ndarray, sr: int) -> np.ndarray:
+    """Mean power per octave band 125 Hz .. 8 kHz of the channel mean, dB (how the sound tests and
+    ``benchmarks/sound_seam.py`` compare an extension's spectrum with the source's)."""
+    y = x.mean(0)
+    f = np.fft.rfftfreq(len(y), 1 / sr)
+    p = np.abs(np.fft.rfft(y)) ** 2 / len(y) ** 2
+    return np.array(
+        [10 * np.log10(p[(f >= lo) & (f < 2 * lo)].sum() + 1e-20) for lo in [125 * 2**k for k in range(7)]]
+    )
 
 
 def extend_audio(context: np.ndarray, samples: int, sr: int, direction: str, seed: int = 0) -> AudioExtension:
@@ -121,9 +133,9 @@ def extend_audio(context: np.ndarray, samples: int, sr: int, direction: str, see
     info: dict = {"analysis_s": round(ctx.shape[1] / sr, 3), "crossfade_s": round(fade / sr, 4)}
     n = _frame_len(sr)
     hop = n // 4
-    if ctx.shape[1] < max(int(MIN_ANALYSIS_S * sr), n) or _rms_db(ctx) < SILENCE_DBFS:
+    if ctx.shape[1] < max(int(MIN_ANALYSIS_S * sr), n) or rms_db(ctx) < SILENCE_DBFS:
         method, body = "silence", np.zeros((channels, samples))
-        if _rms_db(ctx) >= SILENCE_DBFS:
+        if rms_db(ctx) >= SILENCE_DBFS:
             warnings.append(f"only {ctx.shape[1] / sr:.2f} s of source sound next to the cut: the extension is silent")
     else:
         mags = np.abs(_stft(_to_ms(ctx), n, hop))  # (channels, frames, bins)
@@ -145,7 +157,7 @@ def extend_audio(context: np.ndarray, samples: int, sr: int, direction: str, see
         target = _frame_power(pool, n).mean(-1)  # (channels,) the pool's mean square, per M/S channel
         have = np.mean(np.square(body), axis=-1)
         body = _from_ms(body * np.sqrt(target / np.maximum(have, 1e-20))[:, None])
-        if _rms_db(body) < SILENCE_DBFS + 10:
+        if rms_db(body) < SILENCE_DBFS + 10:
             method = "silence"
             body = np.zeros((channels, samples))
             warnings.append("no ambience under the speech or music next to the cut: the extension is silent")
@@ -159,5 +171,5 @@ def extend_audio(context: np.ndarray, samples: int, sr: int, direction: str, see
     out = np.clip(out, -1.0, 1.0).astype(np.float32)
     if direction == "head":
         out = out[:, ::-1]
-    info["rms_dbfs"] = round(_rms_db(out), 2) if samples else None
+    info["rms_dbfs"] = round(rms_db(out), 2) if samples else None
     return AudioExtension(np.ascontiguousarray(out), method, warnings, info)
