@@ -19,10 +19,13 @@ import numpy as np
 
 
 def frame_changes(frames: np.ndarray) -> np.ndarray:
+    """Mean absolute difference of each pair of consecutive frames (one pair at a time, in int16:
+    no float copy of the whole clip)."""
     if len(frames) < 2:
         return np.zeros(0, dtype=np.float64)
-    f = frames.astype(np.float32)
-    return np.abs(np.diff(f, axis=0)).mean(axis=(1, 2, 3)).astype(np.float64)
+    return np.array(
+        [np.abs(frames[i + 1].astype(np.int16) - frames[i]).mean() for i in range(len(frames) - 1)], dtype=np.float64
+    )
 
 
 def source_motion(source: np.ndarray, window: int = 48) -> float:
@@ -31,22 +34,27 @@ def source_motion(source: np.ndarray, window: int = 48) -> float:
     return max(1e-3, float(np.median(changes))) if len(changes) else 1e-3
 
 
-def seam_jump(source: np.ndarray, generated: np.ndarray, direction: str = "tail") -> float:
-    """Change across the cut over the source's median change. ``source``/``generated`` in time order."""
+def seam_jump(
+    source: np.ndarray, generated: np.ndarray, direction: str = "tail", motion: float | None = None
+) -> float:
+    """Change across the cut over the source's median change (``motion``: that median, when known).
+    ``source``/``generated`` in time order."""
     if direction == "tail":
         a, b, ref = source[-1], generated[0], source
     else:
         a, b, ref = generated[-1], source[0], source[::-1]
     jump = float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
-    return jump / source_motion(ref)
+    return jump / (motion if motion is not None else source_motion(ref))
 
 
-def motion_energy(source: np.ndarray, generated: np.ndarray, direction: str = "tail") -> float:
+def motion_energy(
+    source: np.ndarray, generated: np.ndarray, direction: str = "tail", motion: float | None = None
+) -> float:
     ref = source if direction == "tail" else source[::-1]
     changes = frame_changes(generated)
     if not len(changes):
         return 0.0
-    return float(np.median(changes)) / source_motion(ref)
+    return float(np.median(changes)) / (motion if motion is not None else source_motion(ref))
 
 
 def flicker(source: np.ndarray, generated: np.ndarray) -> float:
@@ -101,10 +109,14 @@ def seam_color(source: np.ndarray, generated: np.ndarray, direction: str = "tail
     return mean_color_difference(a, b)
 
 
-def seam_and_motion(source: np.ndarray, generated: np.ndarray, direction: str) -> dict:
+def seam_and_motion(source: np.ndarray, generated: np.ndarray, direction: str, motion: float | None = None) -> dict:
+    """The seam and motion figures; ``motion``: the source's :func:`source_motion` (time order away
+    from the cut), when the caller measured it already (best-of-N candidates share one source)."""
+    if motion is None:
+        motion = source_motion(source if direction == "tail" else source[::-1])
     return {
-        "seam_jump": round(seam_jump(source, generated, direction), 4),
+        "seam_jump": round(seam_jump(source, generated, direction, motion), 4),
         "seam_color": round(seam_color(source, generated, direction), 4),
-        "motion_energy": round(motion_energy(source, generated, direction), 4),
+        "motion_energy": round(motion_energy(source, generated, direction, motion), 4),
         "flicker": round(flicker(source, generated), 4),
     }

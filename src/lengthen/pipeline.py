@@ -23,6 +23,7 @@ from .engines.base import GenerateRequest, engine_limits, get_engine
 from .errors import Cancelled, EngineError, LengthenError, MediaError, UsageError
 from .executor import Executor, ShotJob
 from .fsutil import makedirs
+from .metrics import source_motion
 from .progress import SilentProgress
 from .shots import GeneratedMedia, ShotOutcome, ShotSpec  # noqa: F401 (the outcome values, re-exported)
 
@@ -106,8 +107,9 @@ class Candidate:
     correction: list  # the seam colour correction applied
 
 
-def _candidate(engine, req: GenerateRequest, backend, banks, timer, progress, clip: str) -> Candidate:
-    """Generate one candidate (its sampling seed is ``req.seed``), match its seam and score it."""
+def _candidate(engine, req: GenerateRequest, backend, banks, timer, progress, clip: str, motion=None) -> Candidate:
+    """Generate one candidate (its sampling seed is ``req.seed``), match its seam and score it
+    (``motion``: the source's median frame change, measured once for all candidates)."""
     from .engines.rerank import candidate_score, identity_scores
     from .media.color import match_seam
     from .metrics import seam_and_motion
@@ -124,11 +126,15 @@ def _candidate(engine, req: GenerateRequest, backend, banks, timer, progress, cl
     with timer("seam"):
         edge = context[-1] if req.direction == "tail" else context[0]
         frames, correction = match_seam(frames, edge, req.direction)
-        figures = seam_and_motion(context, frames, req.direction)
+        figures = seam_and_motion(context, frames, req.direction, motion)
     scores = {}
     if backend is not None and banks:
+        found = result.faces  # faces the engine already found in its frames: not looked for again
+        if found is not None and (found.backend_name != backend.name or len(found.frames) != n):
+            found = None
         with timer("score"):
-            scores = identity_scores(frames, banks, backend, progress=progress)
+            faces = found.recolored(frames) if found is not None else None
+            scores = identity_scores(frames, banks, backend, faces=faces, progress=progress)
     score = candidate_score(scores, figures["seam_jump"])
     return Candidate(req.seed, frames, result.info, scores, figures, score, correction.tolist())
 
@@ -304,8 +310,10 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             references=references,
             context_faces=context_faces,
         )
+        with timer("seam"):
+            motion = source_motion(context if direction == "tail" else context[::-1])
         candidates = [
-            _candidate(engine, replace(shared, candidate=c), backend, banks, timer, progress, spec.clip)
+            _candidate(engine, replace(shared, candidate=c), backend, banks, timer, progress, spec.clip, motion)
             for c in range(request.settings.candidates)
         ]
         best = max(candidates, key=lambda c: c.score)

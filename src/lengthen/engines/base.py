@@ -57,6 +57,9 @@ class GenerateRequest:
 class GenerateResult:
     frames: np.ndarray  # uint8 (N, H, W, 3) in time order
     info: dict = field(default_factory=dict)  # engine, model, seed, timings, anything for the report
+    # faces the engine already found in ``frames`` (a lengthen.faces.detections.FrameFaces over them,
+    # time order), or None: the pipeline's identity scores read them instead of detecting again
+    faces: object = None
 
 
 @dataclass(frozen=True)

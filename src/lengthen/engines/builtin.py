@@ -40,6 +40,7 @@ class BuiltinEngine:
     def __init__(self, settings: EngineSettings | None = None) -> None:
         self.settings = settings or EngineSettings()
         self._shared: tuple = (None, None)  # (FrameFaces of the context, engine frame -> context frame)
+        self._guard: tuple | None = None  # the identity guard's motion-prior side, shared by candidates
         # the last adaptation, in memory: best-of-N candidates (same shot, direction and base seed,
         # another sampling seed) reuse its flows and weights without reading the disk cache
         self._memo: tuple | None = None
@@ -170,12 +171,21 @@ class BuiltinEngine:
     def _worst_identity(frames: np.ndarray, usable) -> float | None:
         """The lowest similarity of any character's face to its bank over every 2nd frame (a
         frame where a character seen at the cut has no face counts as -1); None without faces."""
-        from ..faces.backends.registry import get_backend
-        from .rerank import identity_scores
+        return BuiltinEngine._worst_identity_faces(frames, usable)[0]
 
-        scores = identity_scores(frames, usable, get_backend("dlib"), stride=2)
+    @staticmethod
+    def _worst_identity_faces(frames: np.ndarray, usable) -> tuple[float | None, object]:
+        """(:meth:`_worst_identity`, the FrameFaces of ``frames`` it found, for the pipeline's
+        identity scores to read instead of detecting the same frames again)."""
+        from ..faces.backends.registry import get_backend
+        from ..faces.detections import FrameFaces
+        from .rerank import identity_scores, scoring_settings
+
+        backend = get_backend("dlib")
+        faces = FrameFaces(frames, backend, scoring_settings(usable))
+        scores = identity_scores(frames, usable, backend, stride=2, faces=faces)
         worst = [(-1.0 if s["missing"] else s["min"]) for s in scores.values() if s["min"] is not None]
-        return round(min(worst), 4) if worst else None
+        return (round(min(worst), 4) if worst else None), faces
 
     # -- cache ---------------------------------------------------------------------------------
     @staticmethod
@@ -439,24 +449,31 @@ class BuiltinEngine:
         regions = [r for s, r in self._regions(found, last_i, (w, h), size).items() if s in rigid_slots]
         out = warp(frames[-1], flows, chosen, regions)
         timings["warp"] = round(time.perf_counter() - t5, 3)
+        out_faces = None  # the faces found in ``out`` (by the identity guard), for the pipeline's scores
         if preset.identity_guard and usable and chosen.name not in ("motion", "freeze"):
             # faces the same person first: the winner may not make a face's worst frame worse than
             # the motion prior does (scored as the quality harness scores it, every 2nd frame)
             t6 = time.perf_counter()
             motion = recipes["motion"]
-            alt = warp(frames[-1], cheap_flows(motion, history, request.frames), motion, regions)
-            mine, theirs = self._worst_identity(out, usable), self._worst_identity(alt, usable)
+            # the motion prior's side is the same for every best-of-N candidate: made and scored once
+            guard_key = (hashlib.sha1(frames.tobytes()).hexdigest(), request.frames, repr(regions))
+            if self._guard is None or self._guard[0] != guard_key:
+                alt = warp(frames[-1], cheap_flows(motion, history, request.frames), motion, regions)
+                self._guard = (guard_key, alt, self._worst_identity_faces(alt, usable))
+            _, alt, (theirs, alt_faces) = self._guard
+            mine, out_faces = self._worst_identity_faces(out, usable)
             sel.identity_guard = {"chosen": mine, "motion": theirs}
             if theirs is not None and (mine is None or mine < theirs):
                 sel.why += (
                     f"; but its faces' worst frame ({mine}) fell below the motion prior's ({theirs}): "
                     "motion kept (faces first)"
                 )
-                sel.chosen, chosen, out = "motion", motion, alt
+                sel.chosen, chosen, out, out_faces = "motion", motion, alt, alt_faces
             timings["identity_guard"] = round(time.perf_counter() - t6, 3)
         timings["total"] = round(time.perf_counter() - t0, 3)
         if request.direction == "head":
             out = out[::-1].copy()
+            out_faces = out_faces.reversed(out) if out_faces is not None else None
         model_name = (
             f"MotionTransformer {preset.quality} (width {preset.width}, {preset.num_blocks} blocks), "
             "adapted to the shot"
@@ -465,6 +482,7 @@ class BuiltinEngine:
         )
         return GenerateResult(
             frames=out,
+            faces=out_faces,
             info={
                 "engine": self.name,
                 "model": model_name,

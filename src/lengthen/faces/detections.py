@@ -67,6 +67,17 @@ class FrameFaces:
             self.detected += 1
         return self.found[i]
 
+    def reversed(self, frames: np.ndarray) -> "FrameFaces":
+        """The same detections over ``frames`` = these frames in reverse order (a head's frames are
+        made away from the cut and handed over in time order)."""
+        n = len(self.frames)
+        return FrameFaces(frames, self.backend, self.settings, known={n - 1 - i: f for i, f in self.found.items()})
+
+    def recolored(self, frames: np.ndarray) -> "FrameFaces":
+        """The same detections over ``frames``: these frames after a per-channel colour gain and
+        offset (the seam match), which moves no face; frames not looked at yet are detected anew."""
+        return FrameFaces(frames, self.backend, self.settings, known=self.found)
+
     def detect(self, picks, progress=None, stage: str = "faces") -> dict[int, list[FaceObs]]:
         """The faces of every frame in ``picks``, reporting ``stage`` progress and honouring cancel."""
         picks = [int(i) for i in picks]
