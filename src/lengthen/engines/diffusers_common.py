@@ -375,6 +375,16 @@ class Plan:
         return max(w.total for w in self.windows)
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """What every window of one :meth:`DiffusersEngine.generate` call shares: the plan (steps,
+    guidance, native rate), the prompt, and the seeded generator, which runs on from window to window."""
+
+    plan: Plan
+    prompt: str
+    generator: object  # torch.Generator
+
+
 class DiffusersEngine:
     """Base of the diffusers engines; subclasses set the class attributes, :meth:`context_size`
     and :meth:`run` (one window), and may refine :meth:`window`."""
@@ -433,10 +443,11 @@ class DiffusersEngine:
     def check_loaded(self, pipe, folder: Path) -> None:
         """Refuse a folder the pipeline cannot run (one line) before any work starts."""
 
-    def run(self, pipe, context: np.ndarray, window: Window, request: GenerateRequest, callback):
+    def run(self, pipe, context: np.ndarray, window: Window, request: GenerateRequest, callback, sampling: Sampling):
         """One pipeline call. ``context``: uint8 (c, gh, gw, 3) in **time order** (for a head, the
-        frames just after the new ones). Returns ``(rerendered, new)``, uint8, time order: the
-        model's own rendering of the context frames and the ``window.new`` new frames."""
+        frames just after the new ones); ``sampling``: steps, guidance, prompt and generator. Returns
+        ``(rerendered, new)``, uint8, time order: the model's own rendering of the context frames and
+        the ``window.new`` new frames."""
         raise NotImplementedError
 
     # -- limits and planning ------------------------------------------------------------------
@@ -557,12 +568,10 @@ class DiffusersEngine:
         n_native = grid.context_available(len(away), request.rate, plan.native)
         working = grid.to_working(np.ascontiguousarray(away), plan.placement)  # away from the cut
         working = grid.resample_context(working, request.rate, plan.native, n_native)  # at the model's rate
-        self.generator = torch.Generator("cpu").manual_seed(int(request.seed))
-        self.current = plan
         edge_frame = request.context[-1] if tail else request.context[0]
-        self.prompt = build_prompt(
-            request.banks, _prompt_of(request, self.settings), request.context, self.caption(edge_frame)
-        )
+        own = _prompt_of(request, self.settings)
+        prompt = build_prompt(request.banks, own, request.context, self.caption(edge_frame))
+        sampling = Sampling(plan, prompt, torch.Generator("cpu").manual_seed(int(request.seed)))
         started = time.perf_counter()
         # seq: everything known, ordered from the far end of the context to the growing edge
         seq = list(working[::-1])
@@ -574,7 +583,7 @@ class DiffusersEngine:
             callback = step_callback(
                 progress, plan.steps * n_win, offset=plan.steps * i, label=f"window {i + 1}/{n_win}"
             )
-            rerendered, new = self._run_window(pipe, ctx_time, w, request, callback, plan, i)
+            rerendered, new = self._run_window(pipe, ctx_time, w, request, callback, sampling, i)
             if not tail:
                 rerendered, new = rerendered[::-1], new[::-1]  # generation order
             new, gain = match_colour(new, rerendered, ctx)
@@ -605,17 +614,18 @@ class DiffusersEngine:
             "colour_gain": [round(float(g), 4) for g in np.mean(corrections, axis=0)],
             "estimated_gb": plan.estimate_gb,
             "seconds": round(time.perf_counter() - started, 3),
-            "prompt": self.prompt,
+            "prompt": prompt,
         }
         info.update(self.last_info)
         return GenerateResult(frames=np.ascontiguousarray(frames), info=info)
 
-    def _run_window(self, pipe, ctx_time, w: Window, request, callback, plan: Plan, index: int):
+    def _run_window(self, pipe, ctx_time, w: Window, request, callback, sampling: Sampling, index: int):
         """One window with every failure made one line: out of memory (naming what would fit),
         an old LTX folder, anything else the pipeline raises."""
+        plan = sampling.plan
         try:
             with oom_guard(self.preset, w.total, plan.placement.grid, self.settings, self.device), quiet_diffusers():
-                rerendered, new = self.run(pipe, ctx_time, w, request, callback)
+                rerendered, new = self.run(pipe, ctx_time, w, request, callback, sampling)
         except LengthenError:  # oom_guard's EngineError too
             raise
         except Exception as exc:  # any pipeline failure: one line, never a traceback

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import ModelError
 from . import grid
 from .base import GenerateRequest
-from .diffusers_common import NEGATIVE_PROMPT, OLD_LTX, DiffusersEngine, Window, call_kwargs, to_uint8
+from .diffusers_common import NEGATIVE_PROMPT, OLD_LTX, DiffusersEngine, Sampling, Window, call_kwargs, to_uint8
 
 
 def is_ltx2(index: dict) -> bool:
@@ -64,7 +64,7 @@ class LTXEngine(DiffusersEngine):
             return 0  # an end-anchored video condition needs two latents (9 frames)
         return c
 
-    def run(self, pipe, context: np.ndarray, window: Window, request: GenerateRequest, callback):
+    def run(self, pipe, context: np.ndarray, window: Window, request: GenerateRequest, callback, sampling: Sampling):
         from PIL import Image
 
         condition = [Image.fromarray(f) for f in context]  # time order
@@ -80,15 +80,15 @@ class LTXEngine(DiffusersEngine):
             conditions = [LTXVideoCondition(video=condition, frame_index=index, strength=1.0)]
         result = pipe(
             conditions=conditions,
-            prompt=self.prompt,
+            prompt=sampling.prompt,
             negative_prompt=NEGATIVE_PROMPT,
             height=gh,
             width=gw,
             num_frames=window.total,
-            frame_rate=float(self.current.native),
-            num_inference_steps=self.current.steps,
-            guidance_scale=self.current.guidance,
-            generator=self.generator,
+            frame_rate=float(sampling.plan.native),
+            num_inference_steps=sampling.plan.steps,
+            guidance_scale=sampling.plan.guidance,
+            generator=sampling.generator,
             output_type="np",
             callback_on_step_end=callback,
             **call_kwargs(pipe, self.preset.get("call", {})),

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import grid
 from .base import GenerateRequest
-from .diffusers_common import NEGATIVE_PROMPT, DiffusersEngine, Window, call_kwargs, option, to_uint8
+from .diffusers_common import NEGATIVE_PROMPT, DiffusersEngine, Sampling, Window, call_kwargs, option, to_uint8
 
 
 class SkyReelsEngine(DiffusersEngine):
@@ -39,26 +39,26 @@ class SkyReelsEngine(DiffusersEngine):
         need = int(self.quality["context"])
         return grid.below_grid(need, self.preset["frame_multiple"]) if available >= need else 0
 
-    def run(self, pipe, context: np.ndarray, window: Window, request: GenerateRequest, callback):
+    def run(self, pipe, context: np.ndarray, window: Window, request: GenerateRequest, callback, sampling: Sampling):
         from PIL import Image
 
         video = [Image.fromarray(f) for f in context]  # ends at the edge
         gh, gw = context.shape[1:3]
         result = pipe(
             video=video,
-            prompt=self.prompt,
+            prompt=sampling.prompt,
             negative_prompt=NEGATIVE_PROMPT,
             height=gh,
             width=gw,
             num_frames=window.total,
-            num_inference_steps=self.current.steps,
-            guidance_scale=self.current.guidance,
-            generator=self.generator,
+            num_inference_steps=sampling.plan.steps,
+            guidance_scale=sampling.plan.guidance,
+            generator=sampling.generator,
             output_type="np",
             overlap_history=window.context,
             base_num_frames=int(self.quality["window"]),
             addnoise_condition=float(option(self.settings, "addnoise_condition", 20)),
-            fps=int(round(float(self.current.native))),
+            fps=int(round(float(sampling.plan.native))),
             callback_on_step_end=callback,
             **call_kwargs(pipe, self.preset.get("call", {})),
         )

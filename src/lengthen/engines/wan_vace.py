@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import UsageError
 from .base import GenerateRequest
-from .diffusers_common import NEGATIVE_PROMPT, DiffusersEngine, Window, call_kwargs, option, to_uint8
+from .diffusers_common import NEGATIVE_PROMPT, DiffusersEngine, Sampling, Window, call_kwargs, option, to_uint8
 from .references import bank_reference_images
 
 GREY = 127  # what the placeholders of the frames to make hold (VACE's convention for "unknown")
@@ -86,7 +86,7 @@ class WanVaceEngine(DiffusersEngine):
             raise UsageError(f"wan-vace cannot lay out a {direction} window of {total} frames on its latent grid")
         return Window(context, total - context)
 
-    def run(self, pipe, context: np.ndarray, window: Window, request: GenerateRequest, callback):
+    def run(self, pipe, context: np.ndarray, window: Window, request: GenerateRequest, callback, sampling: Sampling):
         video, mask = vace_inputs(context, window.total, request.direction)
         gh, gw = context.shape[1:3]
         strength = float(self.settings.identity_strength)
@@ -101,7 +101,7 @@ class WanVaceEngine(DiffusersEngine):
             )
         self.last_info = {"references": record, "conditioning_scale": 1.0}
         result = pipe(
-            prompt=self.prompt,
+            prompt=sampling.prompt,
             negative_prompt=NEGATIVE_PROMPT,
             video=video,
             mask=mask,
@@ -110,9 +110,9 @@ class WanVaceEngine(DiffusersEngine):
             height=gh,
             width=gw,
             num_frames=window.total,
-            num_inference_steps=self.current.steps,
-            guidance_scale=self.current.guidance,
-            generator=self.generator,
+            num_inference_steps=sampling.plan.steps,
+            guidance_scale=sampling.plan.guidance,
+            generator=sampling.generator,
             output_type="np",
             callback_on_step_end=callback,
             **call_kwargs(pipe, self.preset.get("call", {})),
