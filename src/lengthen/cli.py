@@ -103,6 +103,30 @@ def _stop_signals_raise():
             signal.signal(sig, previous)
 
 
+# Commands that are a session, not a run: the panel writes many outputs over hours and runs a Qt
+# event loop; a stop must not remove what it made, and Python-level signal exceptions must not be
+# raised inside Qt slots. Its errors still get the policy below (one line, crash log).
+INTERACTIVE = ("panel",)
+
+
+@contextlib.contextmanager
+def _default_stop_signals():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            old[sig] = signal.signal(sig, signal.SIG_DFL)
+    old[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+
 def write_crash_log(command: str, argv, exc: BaseException) -> Path | None:
     """The traceback of an unexpected error, in a file (never on the terminal); its path or None."""
     import datetime
@@ -155,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             command = f"lengthen {args.command}"
             module = importlib.import_module(f"lengthen.commands.{args.command.replace('-', '_')}")
+            if args.command in INTERACTIVE:  # the panel's session: Qt owns the signals; its outputs stay
+                with _default_stop_signals():
+                    return int(module.run(args) or 0)
             with output_transaction():
                 return int(module.run(args) or 0)
     except LengthenError as exc:

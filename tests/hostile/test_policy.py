@@ -104,3 +104,25 @@ def test_signal_handlers_are_restored_after_a_run(tmp_path):
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     main(["probe", str(tmp_path / "missing.mp4")])
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_the_panel_session_keeps_its_outputs_and_default_signals(tmp_path, monkeypatch, capsys):
+    # The panel (a Qt session of hours) cannot be driven to an error here without a screen session,
+    # so its run() is replaced by one that writes an output through the shared writer and fails;
+    # the CLI around it is real: its outputs are not rolled back, SIGTERM is the default.
+    import lengthen.commands.panel as panel_cmd
+    from lengthen.errors import UsageError
+    from lengthen.fsutil import atomic_write_text
+
+    seen = {}
+
+    def run(args):
+        seen["sigterm"] = signal.getsignal(signal.SIGTERM)
+        atomic_write_text(tmp_path / "made" / "export.otio", "{}")
+        raise UsageError("closed with an error")
+
+    monkeypatch.setattr(panel_cmd, "run", run)
+    assert main(["panel"]) == 2
+    assert seen["sigterm"] == signal.SIG_DFL
+    assert (tmp_path / "made" / "export.otio").read_text() == "{}"
+    assert capsys.readouterr().err.strip() == "lengthen panel: error: closed with an error"
