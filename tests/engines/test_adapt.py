@@ -159,7 +159,7 @@ def test_identity_preservation_trains_model_and_encoder(video, context, settings
     with torch.no_grad():
         bank = embed(extract_chips(frames_t[-8:], affines[-8:, 0], 24))  # 8 16
     faces = FaceSupervision(video, affines, present, torch.zeros(1, dtype=torch.long), embed, chip_size=24)
-    s = replace(settings, adapt_steps=6, identity_every=2)
+    s = replace(settings, adapt_steps=6, identity_every=2, identity_attention=True)
     model, encoder = build_models(s, face_dim=16)
     before = [p.detach().clone() for p in encoder.parameters()]
     frozen = [p.detach().clone() for p in embed.parameters()]
@@ -266,3 +266,17 @@ def test_adaptation_starts_from_a_pretrained_prior(settings, tmp_path):
         build_models(replace(settings, width=64, pretrained=str(tmp_path / "prior")))
     with pytest.raises(EngineError, match="not found"):
         build_models(replace(settings, pretrained="no-such-prior"))
+
+
+def test_the_draft_preset_starts_from_the_shipped_motion_prior():
+    """The package ships the draft prior (safetensors, a few MB, trained by
+    benchmarks/train_motion_prior.py; model card beside it): draft adaptation starts from it."""
+    from lengthen.engines.adapt import prior_path
+
+    folder = prior_path("draft")
+    weights = folder / "diffusion_pytorch_model.safetensors"
+    assert weights.is_file() and 1e6 < weights.stat().st_size < 10e6 and (folder / "README.md").is_file()
+    model, _ = build_models(BuiltinSettings.preset("draft"))
+    assert float(model.patch_out.weight.detach().abs().sum()) > 0  # a fresh model's output layer is all zeros
+    fresh, _ = build_models(BuiltinSettings.preset("draft", pretrained=None))
+    assert float(fresh.patch_out.weight.detach().abs().sum()) == 0
