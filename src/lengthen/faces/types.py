@@ -28,6 +28,16 @@ class Detection:
         return self.box[2] - self.box[0]
 
 
+def check_image(image) -> np.ndarray:
+    """The image a backend was given, as a contiguous uint8 RGB (H, W, 3) array; FaceError otherwise."""
+    from ..errors import FaceError
+
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise FaceError(f"expected a uint8 RGB image (H, W, 3), got {image.dtype} {image.shape}")
+    return np.ascontiguousarray(image)
+
+
 @runtime_checkable
 class FaceBackend(Protocol):
     """detect -> boxes, scores, 5 landmarks; align -> chips; embed -> L2-normalised vectors."""

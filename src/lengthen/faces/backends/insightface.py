@@ -22,6 +22,7 @@ import numpy as np
 
 from ...errors import FaceError, MissingDependency, ModelError
 from ..types import Detection
+from ..types import check_image as _check_image  # one image check for every backend
 
 PACKS = ("buffalo_l", "antelopev2")
 LICENCE_NOTE = (
@@ -139,10 +140,3 @@ class InsightFaceBackend:
         feats = rec.get_feat([np.ascontiguousarray(c[:, :, ::-1]) for c in chips])  # BGR in, (N, 512)
         feats = np.asarray(feats, np.float32).reshape(len(chips), -1)
         return feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
-
-
-def _check_image(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise FaceError(f"expected a uint8 RGB image (H, W, 3), got {image.dtype} {image.shape}")
-    return np.ascontiguousarray(image)

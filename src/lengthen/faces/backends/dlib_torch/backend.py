@@ -30,6 +30,7 @@ import numpy as np
 
 from ....errors import FaceError, UsageError
 from ...types import Detection
+from ...types import check_image as _check_image  # one image check for every backend
 from . import align as _align
 from .weights import load_tensors
 
@@ -166,10 +167,3 @@ class DlibBackend:
     @staticmethod
     def extract_chips_torch(frames, affines, size: int = _align.CHIP_SIZE):
         return _align.extract_chips_torch(frames, affines, size)
-
-
-def _check_image(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise FaceError(f"expected a uint8 RGB image (H, W, 3), got {image.dtype} {image.shape}")
-    return np.ascontiguousarray(image)
