@@ -23,7 +23,9 @@ def _open(path) -> PanelState:
     return state
 
 
-def test_panel_and_faces_command_find_the_same_characters(cut, tmp_path, capsys):
+def test_panel_and_faces_command_find_the_same_characters(cut, tmp_path, capsys, monkeypatch):
+    # a private cache: another test may already have scanned these clips into the session's cache
+    monkeypatch.setenv("LENGTHEN_CACHE", str(tmp_path / "cache"))
     state = _open(cut)
     ranges = scan_ranges(state.doc.clips)
     key = media_set_key(ranges, state.scan_settings)
