@@ -423,7 +423,7 @@ class BuiltinEngine:
             sel.chosen, score = sel.best()
             ranked = sorted(sel.rows, key=lambda r: -r["psnr"])
             runner = next((r for r in ranked if r["candidate"] != sel.chosen), None)
-            sel.why = f"best PSNR on the {held} held-out frames ({score:.2f} dB" + (
+            sel.why = f"{sel.chosen}: best PSNR on the {held} held-out frames ({score:.2f} dB" + (
                 f"; next {runner['candidate']} {runner['psnr']:.2f} dB)" if runner else ")"
             )
         chosen = recipes[sel.chosen]
@@ -463,7 +463,7 @@ class BuiltinEngine:
             _, alt, (theirs, alt_faces) = self._guard
             mine, out_faces = self._worst_identity_faces(out, usable)
             sel.identity_guard = {"chosen": mine, "motion": theirs}
-            if theirs is not None and (mine is None or mine < theirs):
+            if theirs is not None and (mine is None or mine < theirs - preset.identity_guard_tolerance):
                 sel.why += (
                     f"; but its faces' worst frame ({mine}) fell below the motion prior's ({theirs}): "
                     "motion kept (faces first)"
