@@ -16,7 +16,7 @@ import pytest
 
 from lengthen.errors import FaceError
 from lengthen.faces.backends.dlib_torch.mmod import decode, pyramid_layout
-from lengthen.faces.scan import FaceFinder, ScanSettings, detect_faces
+from lengthen.faces.scan import FaceFinder, ScanSettings, big_enough, detect_faces
 
 
 def _dlib_box(r, c, rects, ratio_first=True):
@@ -73,7 +73,7 @@ def test_fast_search_finds_every_face_the_exhaustive_search_finds(party_frames, 
     fast, full = FaceFinder(backend, settings), FaceFinder(backend, replace(settings, search="exhaustive"))
     wanted = found = 0
     for image in party_frames:
-        exhaustive = [d for d in full(image) if d.height >= 0.9 * settings.min_face_px]
+        exhaustive = [d for d in full(image) if big_enough(d, settings)]
         quick = fast(image)
         wanted += len(exhaustive)
         for d in exhaustive:
@@ -98,7 +98,7 @@ def test_previous_faces_are_searched_again_and_detect_faces_is_the_scan_search(p
     assert finder.previous == again
     single = detect_faces(backend, party_frames[0])
     exhaustive = FaceFinder(backend, replace(ScanSettings(), search="exhaustive"))(party_frames[0])
-    assert len(single) == len([d for d in exhaustive if d.height >= ScanSettings().min_face_px]) >= 2
+    assert len(single) == len([d for d in exhaustive if big_enough(d, ScanSettings())]) >= 2
 
 
 def test_unknown_search_is_refused():
