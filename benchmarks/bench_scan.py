@@ -1,6 +1,6 @@
 """Face scanning against real time at the default settings (2 samples/s, faces from 32 px, dlib).
 
-    python benchmarks/bench_scan.py [CLIP ...] [--threads 2] [--sample-fps 2] [--no-reference] [--dlib-frames 3]
+    python benchmarks/bench_scan.py [CLIP ...] [--threads N] [--sample-fps 2] [--no-reference] [--dlib-frames 3]
 
 Without arguments it scans the test clips that ship in tests/data, the longest shippable clip
 (openmpf video 02, 17 s of hikers with many small faces) when ../shared/testdata is beside the
@@ -83,7 +83,7 @@ def _scan(clip, settings, backend):
 def _all_faces(clip, settings, backend):
     """Every face of 32 px and more the scan's detector finds on the sampled frames, per frame
     (before tracking and clustering drop anything), with the seconds spent."""
-    from lengthen.faces.scan import FaceFinder, sample_frames
+    from lengthen.faces.scan import FaceFinder, _scan_threads, big_enough, sample_frames
     from lengthen.media.probe import probe
     from lengthen.media.reader import iter_frames
 
@@ -91,11 +91,12 @@ def _all_faces(clip, settings, backend):
     wanted = sample_frames(info.frames, info.rate, settings)
     finder = FaceFinder(backend, settings)
     found, seconds = {}, 0.0
-    for n, image in iter_frames(clip, wanted):
-        t = time.perf_counter()
-        dets = finder(image)
-        seconds += time.perf_counter() - t
-        found[n] = [d.box for d in dets if d.height >= 0.9 * settings.min_face_px]
+    with _scan_threads(settings.threads):  # the threads the scan itself would use
+        for n, image in iter_frames(clip, wanted):
+            t = time.perf_counter()
+            dets = finder(image)
+            seconds += time.perf_counter() - t
+            found[n] = [d.box for d in dets if big_enough(d, settings)]
     return found, seconds
 
 
@@ -194,7 +195,9 @@ def _dlib_side_by_side(clips, settings, backend, frames_per_clip: int) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("clips", nargs="*", type=Path)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--threads", type=int, default=None, help="torch threads while scanning (default: the scan's own choice)"
+    )
     ap.add_argument("--sample-fps", type=float, default=2.0)
     ap.add_argument("--no-reference", action="store_true", help="skip the exhaustive reference (no recall)")
     ap.add_argument("--dlib-frames", type=int, default=3, help="frames per clip for the dlib side-by-side")
@@ -202,21 +205,22 @@ def main(argv=None) -> int:
 
     import torch
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(os.cpu_count() or 2)  # dlib side by side and the scan's ceiling
     from dataclasses import replace
 
     from lengthen.faces.backends.registry import get_backend
     from lengthen.faces.scan import ScanSettings
     from lengthen.media.probe import probe
 
-    settings = ScanSettings(sample_fps=args.sample_fps)
+    settings = ScanSettings(sample_fps=args.sample_fps, threads=args.threads)
     backend = get_backend(settings.backend)
     backend.embed(backend.align(*_warm()))  # load weights outside the timing
     backend.propose(_warm()[0], 1.0)
     tmp = tempfile.TemporaryDirectory(prefix="bench_scan-")
     clips = args.clips or _default_clips(Path(tmp.name))
     print(
-        f"face backend dlib, {args.threads} threads, {args.sample_fps} samples/s, "
+        f"face backend dlib, scan threads {args.threads or 'default (cores - 1)'} of {os.cpu_count()} cores, "
+        f"{args.sample_fps} samples/s, "
         f"faces from {settings.min_face_px} px; "
         f"load average {os.getloadavg()[0]:.1f} at the start"
     )

@@ -161,3 +161,30 @@ def test_read_ahead_keeps_order_raises_errors_and_stops_early():
     assert [next(reader) for _ in range(3)] == [0, 1, 2]
     reader.close()  # the consumer leaves early (a cancelled scan): the producer stops and closes
     assert closed == [True]
+
+
+def test_scan_uses_its_threads_and_gives_torch_back_its_own(testdata, backend, monkeypatch):
+    """One core is left for decoding by default; explicit threads win; torch's setting is restored."""
+    import torch
+
+    import lengthen.faces.scan as scan_module
+
+    seen = []
+    real = scan_module._scan
+
+    def spy(*args):
+        seen.append(torch.get_num_threads())
+        return real(*args)
+
+    monkeypatch.setattr(scan_module, "_scan", spy)
+    monkeypatch.setattr(scan_module.os, "cpu_count", lambda: 8)
+    before = torch.get_num_threads()
+    photo = testdata / "images" / "skimage__astronaut.png"
+    torch.set_num_threads(4)
+    try:
+        scan([photo], ScanSettings(), backend)
+        scan([photo], ScanSettings(threads=2), backend)
+        assert torch.get_num_threads() == 4
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [4, 2]  # min(torch's 4, 8 cores - 1); then as asked
