@@ -263,7 +263,9 @@ class FaceFinder:
         if self.settings.search == "exhaustive" or propose is None:
             found = _detect(self.backend, image, scale)
         else:
-            boxes = [box for _, box in propose(image, scale, self.settings.proposal_threshold)]
+            # as _detect: enlarging by less than 10% finds nothing new and costs up to 21% more
+            fast_scale = scale if scale >= 1.1 else 1.0
+            boxes = [box for _, box in propose(image, fast_scale, self.settings.proposal_threshold)]
             boxes += [d.box for d in self.previous]
             self.proposed += len(boxes)
             found = []
