@@ -149,6 +149,8 @@ def _default_clips(folder: Path) -> list[Path]:
 
 
 def _dlib_side_by_side(clips, settings, backend, frames_per_clip: int) -> None:
+    if frames_per_clip <= 0:
+        return
     try:
         import dlib
     except ImportError:
