@@ -166,7 +166,7 @@ def test_builtin_run_cancel_then_complete_keeps_gui_responsive(qtbot, make_windo
     assert not media_dir.exists() or list(media_dir.iterdir()) == []  # nothing partial kept
     # again, to completion, while a GUI-thread timer measures how steadily the event loop runs;
     # more adaptation steps so the run lasts long enough to measure on a fast machine too
-    st.set_settings(adapt_steps=80)
+    st.set_settings(adapt_steps=400)
     ticks = []
     timer = QTimer(interval=20, timeout=lambda: ticks.append(time.monotonic()))
     timer.start()
