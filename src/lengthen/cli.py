@@ -78,18 +78,14 @@ STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 @contextlib.contextmanager
-def _stop_signals_raise():
-    """SIGTERM and SIGHUP raise :class:`Interrupted` like Ctrl-C does, so cleanup code runs for all three.
-    Only in the main thread (signal handlers cannot be set elsewhere); old handlers come back after."""
+def _signal_handlers(handlers: dict):
+    """Install ``{signal name: handler}`` for the body, the old handlers back after. Only in the main
+    thread (signal handlers cannot be set elsewhere); a signal this platform lacks or refuses is left alone."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handler(signum, frame):
-        raise Interrupted(signum, signal.Signals(signum).name)
-
     old = {}
-    for name in STOP_SIGNALS:
+    for name, handler in handlers.items():
         sig = getattr(signal, name, None)
         if sig is not None:
             try:
@@ -103,28 +99,26 @@ def _stop_signals_raise():
             signal.signal(sig, previous)
 
 
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum, signal.Signals(signum).name)
+
+
+def _stop_signals_raise():
+    """SIGTERM and SIGHUP raise :class:`Interrupted` like Ctrl-C does, so cleanup code runs for all three."""
+    return _signal_handlers(dict.fromkeys(STOP_SIGNALS, _raise_interrupted))
+
+
 # Commands that are a session, not a run: the panel writes many outputs over hours and runs a Qt
 # event loop; a stop must not remove what it made, and Python-level signal exceptions must not be
 # raised inside Qt slots. Its errors still get the policy below (one line, crash log).
 INTERACTIVE = ("panel",)
 
 
-@contextlib.contextmanager
 def _default_stop_signals():
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = {}
-    for name in ("SIGTERM", "SIGHUP"):
-        sig = getattr(signal, name, None)
-        if sig is not None:
-            old[sig] = signal.signal(sig, signal.SIG_DFL)
-    old[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        for sig, previous in old.items():
-            signal.signal(sig, previous)
+    """Python's own handlers (Ctrl-C raises KeyboardInterrupt, SIGTERM/SIGHUP end the process)."""
+    return _signal_handlers(
+        {"SIGTERM": signal.SIG_DFL, "SIGHUP": signal.SIG_DFL, "SIGINT": signal.default_int_handler}
+    )
 
 
 def write_crash_log(command: str, argv, exc: BaseException) -> Path | None:
