@@ -236,19 +236,23 @@ class BuiltinEngine:
         from .adapt import adapt, build_models
 
         face_dim = usable[0].embedding_dim if usable else 128
-        model, encoder = build_models(preset, face_dim=face_dim)
         cached = (folder / "model" / "config.json").is_file()
         tokens_banks = self._bank_tensors(usable)
-        if cached:
+        if cached:  # no fresh model (nor a read of the pretrained prior) only to be replaced
             from ..identity.encoder import IdentityEncoder
             from ..models.motion_transformer import MotionTransformer
 
             model = MotionTransformer.from_pretrained(folder / "model")
             if (folder / "identity").is_dir():
                 encoder = IdentityEncoder.from_pretrained(folder / "identity")
+            else:  # the encoder is only read below, for identity tokens
+                encoder = (
+                    build_models(preset, face_dim=face_dim)[1] if tokens_banks and preset.identity_attention else None
+                )
             meta = json.loads((folder / "adapt.json").read_text())
             steps, seconds = meta["steps"], meta["seconds"]
         else:
+            model, encoder = build_models(preset, face_dim=face_dim)
             t1 = time.perf_counter()
             faces = self._faces(frames, usable, preset, found, progress) if preset.identity_loss else None
             timings["faces"] = round(timings.get("faces", 0.0) + time.perf_counter() - t1, 3)
