@@ -69,23 +69,40 @@ def error_from_dict(data: dict | None) -> LengthenError | None:
     return error
 
 
+def generated_to_dict(gen) -> dict:
+    """One GeneratedMedia as plain JSON (farm records and the panel's project file)."""
+    from ..timeline.metadata import jsonable
+
+    return {
+        "direction": gen.direction,
+        "path": str(gen.path),
+        "frames": gen.frames,
+        "source_first_frame": gen.source_first_frame,
+        "start_timecode": gen.start_timecode,
+        "metadata": jsonable(gen.metadata),
+    }
+
+
+def generated_from_dict(data: dict):
+    from ..pipeline import GeneratedMedia
+
+    return GeneratedMedia(
+        direction=data["direction"],
+        path=Path(data["path"]),
+        frames=int(data["frames"]),
+        source_first_frame=int(data["source_first_frame"]),
+        start_timecode=data["start_timecode"],
+        metadata=dict(data.get("metadata", {})),
+    )
+
+
 def outcome_to_dict(outcome) -> dict:
     from ..timeline.metadata import jsonable
 
     return {
         "clip": outcome.spec.clip,
         "clip_id": outcome.spec.clip_id,
-        "generated": [
-            {
-                "direction": g.direction,
-                "path": str(g.path),
-                "frames": g.frames,
-                "source_first_frame": g.source_first_frame,
-                "start_timecode": g.start_timecode,
-                "metadata": jsonable(g.metadata),
-            }
-            for g in outcome.generated
-        ],
+        "generated": [generated_to_dict(g) for g in outcome.generated],
         "report": jsonable(outcome.report),
         "error": error_to_dict(outcome.error),
     }
@@ -93,19 +110,9 @@ def outcome_to_dict(outcome) -> dict:
 
 def outcome_from_dict(spec: ShotSpec, data: dict):
     """A ShotOutcome for ``spec`` (the current plan's spec: placement comes from it) from its dict."""
-    from ..pipeline import GeneratedMedia, ShotOutcome
+    from ..pipeline import ShotOutcome
 
-    generated = [
-        GeneratedMedia(
-            direction=g["direction"],
-            path=Path(g["path"]),
-            frames=int(g["frames"]),
-            source_first_frame=int(g["source_first_frame"]),
-            start_timecode=g["start_timecode"],
-            metadata=dict(g.get("metadata", {})),
-        )
-        for g in data.get("generated", [])
-    ]
+    generated = [generated_from_dict(g) for g in data.get("generated", [])]
     return ShotOutcome(
         spec=spec, generated=generated, report=dict(data.get("report", {})), error=error_from_dict(data.get("error"))
     )
@@ -127,6 +134,8 @@ def move_outcome(outcome, moves: dict[Path, Path]):
 __all__ = [
     "error_from_dict",
     "error_to_dict",
+    "generated_from_dict",
+    "generated_to_dict",
     "move_outcome",
     "outcome_from_dict",
     "outcome_to_dict",

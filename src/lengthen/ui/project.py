@@ -92,27 +92,3 @@ def save_project(timeline: str | Path, data: dict) -> Path:
     """Write the project file atomically; ``data`` is the state's plain-JSON snapshot."""
     doc = {"schema": SCHEMA, "version": VERSION, "timeline": os.path.abspath(timeline), **data}
     return atomic_write_text(project_file(timeline), json.dumps(doc, indent=1, sort_keys=True))
-
-
-def generated_to_dict(gen) -> dict:
-    return {
-        "direction": gen.direction,
-        "path": str(gen.path),
-        "frames": gen.frames,
-        "source_first_frame": gen.source_first_frame,
-        "start_timecode": gen.start_timecode,
-        "metadata": gen.metadata,
-    }
-
-
-def generated_from_dict(data: dict):
-    from ..pipeline import GeneratedMedia
-
-    return GeneratedMedia(
-        direction=data["direction"],
-        path=Path(data["path"]),
-        frames=int(data["frames"]),
-        source_first_frame=int(data["source_first_frame"]),
-        start_timecode=data["start_timecode"],
-        metadata=dict(data.get("metadata", {})),
-    )

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..config import DEFAULT_CODEC, DEFAULT_ENGINE, DEFAULT_HANDLES, EngineSettings, ExtendRequest, build_request
 from ..engines.base import ENGINES
 from ..errors import UsageError
+from ..farm.records import generated_from_dict, generated_to_dict
 from ..timecode import frames_to_timecode, offset_timecode, parse_length, timecode_to_frames
 from . import project as proj
 from .cast import Cast
@@ -665,9 +666,7 @@ class PanelState:
     def project_data(self) -> dict:
         shots = {}
         for r in self.rows:
-            takes = [
-                {"generated": [proj.generated_to_dict(g) for g in t.generated], "report": t.report} for t in r.takes
-            ]
+            takes = [{"generated": [generated_to_dict(g) for g in t.generated], "report": t.report} for t in r.takes]
             shots[r.clip_id] = {
                 "clip": r.clip.name,
                 "mode": r.mode,
@@ -741,7 +740,7 @@ class PanelState:
                 if gen and all(Path(g["path"]).is_file() and _fits(row.spec, g) for g in gen):
                     outcome = ShotOutcome(
                         spec=row.spec,
-                        generated=[proj.generated_from_dict(g) for g in gen],
+                        generated=[generated_from_dict(g) for g in gen],
                         report=t.get("report") or {},
                     )
                     row.takes.append(outcome)
