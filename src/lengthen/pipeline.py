@@ -26,6 +26,7 @@ from .fsutil import makedirs
 from .metrics import source_motion
 from .progress import SilentProgress
 from .shots import GeneratedMedia, ShotOutcome, ShotSpec  # noqa: F401 (the outcome values, re-exported)
+from .timecode import offset_timecode
 
 
 class _Timer:
@@ -422,7 +423,7 @@ def sign_media(path: Path, spec: ShotSpec, meta: dict, engine_info: dict, reques
         # ranges as {first, last}: C2PA's CBOR turns short integer lists into byte strings
         "source_frame_range": {"first": first, "last": first + meta["frames_generated"] - 1},
         "timecode_in": meta["timecode"],
-        "timecode_out": _tc_after(meta["timecode"], meta["frames_generated"] - 1, spec.rate),
+        "timecode_out": offset_timecode(meta["timecode"], meta["frames_generated"] - 1, spec.rate),
         "rate": str(spec.rate),
         "sound": {k: meta["audio"][k] for k in ("method", "sample_rate", "samples")} if "audio" in meta else None,
     }
@@ -568,7 +569,11 @@ def splice_media(
 
     info = probe(spec.media)
     by_dir = {g.direction: g for g in outcome.generated}
-    start_tc = by_dir["head"].start_timecode if "head" in by_dir else _tc_at(spec, spec.first)
+    start_tc = (
+        by_dir["head"].start_timecode
+        if "head" in by_dir
+        else offset_timecode(spec.start_timecode, spec.first, spec.rate)
+    )
     path = versioned_path(Path(output_dir), f"{_safe_name(spec.clip)}_spliced")
     sound = _splice_sound(spec, by_dir) if all("audio" in g.metadata for g in outcome.generated) else None
     signer = credentials_signer(request)[0] if request is not None else None
@@ -612,7 +617,7 @@ def splice_media(
                     "direction": g.direction,
                     "frames": {"first": at, "last": at + g.frames - 1},  # frames of this file, 0-based
                     "timecode_in": g.start_timecode,
-                    "timecode_out": _tc_after(g.start_timecode, g.frames - 1, spec.rate),
+                    "timecode_out": offset_timecode(g.start_timecode, g.frames - 1, spec.rate),
                     "engine": g.metadata.get("engine"),
                     "seed": g.metadata.get("seed"),
                     "sound": g.metadata.get("audio", {}).get("method"),
@@ -669,16 +674,3 @@ def vfr_refusal_line(info) -> str:
         f"variable frame rate too irregular to conform ({info.vfr_refusal}); transcode to a constant rate first, "
         f"e.g. ffmpeg -i IN -vf fps={rate} -c:v prores_ks -profile:v 3 -c:a copy OUT.mov"
     )
-
-
-def _tc_at(spec: ShotSpec, frame: int) -> str:
-    from .timecode import offset_timecode
-
-    return offset_timecode(spec.start_timecode, frame, spec.rate)
-
-
-def _tc_after(tc: str, frames: int, rate) -> str:
-    """The timecode ``frames`` frames after ``tc`` (the last frame of a generated file)."""
-    from .timecode import offset_timecode
-
-    return offset_timecode(tc, frames, rate)
