@@ -30,7 +30,8 @@ class FaceObs:
         return self.box[3] - self.box[1]
 
 
-def _iou(a, b) -> float:
+def iou(a, b) -> float:
+    """Intersection over union of two ``(left, top, right, bottom)`` boxes (0 when apart)."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = ix * iy
@@ -115,8 +116,9 @@ class FrameFaces:
             for p in prev:
                 if p.track is None or p.track in taken:
                     continue
-                alike = _iou(f.box, p.box) + float(f.embedding @ p.embedding)
-                if _iou(f.box, p.box) > 0.1 and alike > best:
+                overlap = iou(f.box, p.box)
+                alike = overlap + float(f.embedding @ p.embedding)
+                if overlap > 0.1 and alike > best:
                     best, track = alike, p.track
             if track is None:
                 track, self._next_track = self._next_track, self._next_track + 1

@@ -45,7 +45,7 @@ import numpy as np
 from ..errors import Cancelled, FaceError, LengthenError, MediaError
 from .bank import TOP_K, FaceSource, IdentityBank, find, next_id
 from .cluster import agglomerate, same_person_threshold, track_weak_threshold
-from .detections import FaceObs
+from .detections import FaceObs, iou
 from .quality import face_quality
 from .track import TrackSettings, track_faces
 from .types import Detection
@@ -228,15 +228,6 @@ def _detect(backend, image: np.ndarray, scale: float) -> list[Detection]:
     return out
 
 
-def _iou(a, b) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 class FaceFinder:
     """The scan's detector for successive frames of one input (see the module notes).
 
@@ -270,10 +261,10 @@ class FaceFinder:
             self.proposed += len(boxes)
             found = []
             for box in boxes:
-                if any(_iou(box, d.box) > 0.5 for d in found):
+                if any(iou(box, d.box) > 0.5 for d in found):
                     continue
                 for d in self._confirm(image, box, scale):
-                    if not any(_iou(d.box, e.box) > 0.5 for e in found):
+                    if not any(iou(d.box, e.box) > 0.5 for e in found):
                         found.append(d)
             found.sort(key=lambda d: -d.score)
             self.confirmed += len(found)
@@ -383,7 +374,7 @@ def _embed_changed(backend, dets, chips: np.ndarray, previous, max_diff: float, 
     emb: list[np.ndarray | None] = [None] * len(dets)
     for i, (d, chip) in enumerate(zip(dets, chips)):
         for box, old_chip, old_emb in previous:
-            if _iou(d.box, box) > 0.5 and np.abs(chip.astype(np.int16) - old_chip).mean() <= max_diff:
+            if iou(d.box, box) > 0.5 and np.abs(chip.astype(np.int16) - old_chip).mean() <= max_diff:
                 emb[i] = old_emb
                 result.embeddings_reused += 1
                 break
