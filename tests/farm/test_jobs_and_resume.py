@@ -136,3 +136,17 @@ def test_spliced_run_again_reuses_its_joined_media_and_writes_the_same_timeline(
         and [s["spliced"] for s in again["shots"]] == [s["spliced"] for s in first["shots"]]
     )
     assert out.read_bytes() == before and sorted(p.name for p in out.with_name("spliced_media").iterdir()) == media
+
+
+def test_assemble_with_an_unreadable_job_file_names_it_and_closes_the_timeline(cut4, tmp_path, monkeypatch):
+    from lengthen.timeline.read import TimelineDoc
+
+    jobs = tmp_path / "jobs"
+    assert _run("timeline", str(cut4), "--jobs-only", str(jobs), *ARGS)[0] == 0
+    (jobs / "0002.json").write_text("{not json")
+    closed = []
+    real_close = TimelineDoc.close
+    monkeypatch.setattr(TimelineDoc, "close", lambda self: (closed.append(self.path), real_close(self)))
+    code, _, err = _run("timeline", "--assemble", str(jobs), "-o", str(tmp_path / "out.otio"))
+    assert code == 2 and "0002.json: cannot read it as JSON" in err and "Traceback" not in err
+    assert closed and not (tmp_path / "out.otio").exists()

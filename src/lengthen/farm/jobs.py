@@ -201,9 +201,6 @@ def assemble(jobs_dir):
     """(TimelineDoc, plan, outcomes, missing job files, jobs, plan.json) from the finished jobs in
     ``jobs_dir``; the caller closes the doc."""
     from ..commands.plan import read_and_plan
-    from ..pipeline import ShotOutcome
-    from .manifest import request_hash
-    from .records import outcome_from_dict, spec_to_dict
 
     jobs_dir = Path(jobs_dir).absolute()
     info = _load(jobs_dir / "plan.json", PLAN_SCHEMA)
@@ -211,9 +208,21 @@ def assemble(jobs_dir):
     src = Path(info["timeline"])
     extract = jobs_dir / "source_bundle" if src.suffix.lower() == ".otioz" else None
     doc, plan = read_and_plan(ns, extract_dir=extract)
+    try:
+        outcomes, missing, jobs = _finished_jobs(jobs_dir, info, plan, src)
+    except BaseException:
+        doc.close()  # the caller gets no doc to close
+        raise
+    return doc, plan, outcomes, missing, jobs, info
+
+
+def _finished_jobs(jobs_dir: Path, info: dict, plan, src: Path):
+    from ..pipeline import ShotOutcome
+    from .manifest import request_hash
+    from .records import outcome_from_dict, spec_to_dict
+
     by_id = {e["clip_id"]: jobs_dir / e["file"] for e in info["jobs"]}
     if [s.clip_id for s in plan.to_render] != [e["clip_id"] for e in info["jobs"]]:
-        doc.close()
         raise UsageError("the timeline changed since the jobs were written (other clips to render)", path=src)
     outcomes, missing, jobs = [], [], []
     for spec in plan.to_render:
@@ -222,7 +231,6 @@ def assemble(jobs_dir):
         job = _job_from_file(data)
         planned = {**data["spec"], "metadata": {k: v for k, v in data["spec"]["metadata"].items() if k != "reels"}}
         if spec_to_dict(spec) != planned or request_hash(job) != data["request_hash"]:
-            doc.close()
             raise UsageError(
                 "the timeline or its media changed since this job was written; write the jobs again",
                 path=path,
@@ -236,7 +244,7 @@ def assemble(jobs_dir):
             outcomes.append(ShotOutcome(spec=spec, error=error))
         else:
             outcomes.append(outcome_from_dict(spec, record["outcome"]))
-    return doc, plan, outcomes, missing, jobs, info
+    return outcomes, missing, jobs
 
 
 def assemble_command(args) -> int:
