@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import DEFAULT_CODEC, ExtendRequest, build_request  # noqa: F401 (part of this API)
-from .errors import Cancelled, LengthenError, UsageError
+from .errors import Cancelled, LengthenError, TimelineError, UsageError
 from .timeline import plan_timeline  # noqa: F401 (part of this API)
 
 TIMELINE_SUFFIXES = {".otio", ".otioz", ".otiod"}
@@ -267,7 +267,6 @@ def characters_of(inputs, settings=None, *, backend=None, progress=None):
     """
     from contextlib import ExitStack
 
-    from .errors import TimelineError
     from .faces.scan import ScanResult, ScanSettings, scan
     from .timeline import read_timeline
 

@@ -21,7 +21,7 @@ import stat
 import unicodedata
 from pathlib import Path
 
-from .errors import LengthenError, MediaError, ResourceError, UsageError
+from .errors import LengthenError, MediaError, ResourceError, UsageError, from_os_error
 
 MAX_JSON_BYTES = 64 * 1024 * 1024  # a timeline of some hundred thousand clips
 MAX_JSON_DEPTH = 200  # an OTIO document nests about 8 levels per nested stack
@@ -43,8 +43,6 @@ def _stat(path: Path, what: str, error: type[LengthenError]) -> os.stat_result:
     except (FileNotFoundError, NotADirectoryError):
         raise error(f"{what} not found", path=path) from None
     except OSError as exc:
-        from .errors import from_os_error
-
         raise error(from_os_error(exc).message, path=path) from None
     except ValueError:  # embedded NUL
         raise error(f"not a valid {what} name", path=repr(str(path))) from None
@@ -134,8 +132,6 @@ def read_bytes_limited(path, max_bytes: int, what: str, error: type[LengthenErro
         with open(path, "rb") as f:
             data = f.read(max_bytes + 1)
     except OSError as exc:
-        from .errors import from_os_error
-
         raise error(from_os_error(exc).message, path=path) from None
     if len(data) > max_bytes:
         raise error(f"{what} is larger than {max_bytes / 2**20:.0f} MiB", path=path)
@@ -300,8 +296,6 @@ def _probe_writable(folder: Path, path: Path) -> None:
     try:
         fd, name = tempfile.mkstemp(prefix=".lengthen-write-check-", dir=folder)
     except OSError as exc:
-        from .errors import from_os_error
-
         raise UsageError(f"cannot write there: {from_os_error(exc).message}", path=path) from None
     os.close(fd)
     os.unlink(name)
@@ -318,8 +312,6 @@ def check_output_dir(path, what: str = "output folder") -> Path:
             raise UsageError(f"cannot create the {what}: {anc} is a file, not a folder", path=path)
         _probe_writable(anc, path)
     except OSError as exc:
-        from .errors import from_os_error
-
         raise UsageError(f"cannot use the {what}: {from_os_error(exc).message}", path=path) from None
     return path
 

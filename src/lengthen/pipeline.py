@@ -20,7 +20,7 @@ import numpy as np
 from . import __version__
 from .config import DEFAULT_CONTEXT_FRAMES, ExtendRequest
 from .engines.base import GenerateRequest, engine_limits, get_engine
-from .errors import Cancelled, EngineError, LengthenError, MediaError, UsageError
+from .errors import Cancelled, EngineError, LengthenError, MediaError, MissingDependency, UsageError, from_os_error
 from .executor import Executor, ShotJob
 from .fsutil import makedirs
 from .metrics import source_motion
@@ -381,8 +381,6 @@ def credentials_signer(request: ExtendRequest):
     """(signer or None, what report.json says): the user's certificate, else the local test
     identity; without the ``credentials`` extra, media are written unsigned with a warning
     unless a certificate was asked for (then MissingDependency, before any work)."""
-    from .errors import MissingDependency
-
     if not request.credentials:
         return None, {"written": False, "reason": "turned off"}
     try:
@@ -506,8 +504,6 @@ def run_shot(job: ShotJob, progress=None) -> ShotOutcome:
             exc.args = (exc.describe(),)
         return ShotOutcome(spec=spec, error=exc)
     except OSError as exc:  # disk full, permission denied: this shot fails with one clear line, the run goes on
-        from .errors import from_os_error
-
         error = from_os_error(exc)
         error.clip = spec.clip
         error.exit_code = 1
