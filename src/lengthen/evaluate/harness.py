@@ -17,7 +17,7 @@ import numpy as np
 from ..config import ExtendRequest
 from ..errors import UsageError
 from ..fsutil import makedirs
-from ..metrics import fidelity, seam_and_motion
+from ..metrics import fidelity, seam_and_motion, source_motion
 from ..shots import ShotSpec
 
 BASELINES = ("freeze", "flow-raw", "motion")
@@ -101,7 +101,9 @@ def evaluate(spec: EvalSpec, engines: list[str], request: ExtendRequest, out_dir
         tail_frames=spec.holdout,
         start_timecode=info.start_timecode,
     )
-    rows = {"truth": {"engine": "truth", **seam_and_motion(known, truth, "tail"), **_identity(truth, banks, backend)}}
+    motion = source_motion(known)  # the known frames' median change, shared by every row's seam and motion
+    rows = {"truth": {"engine": "truth", **seam_and_motion(known, truth, "tail", motion)}}
+    rows["truth"].update(_identity(truth, banks, backend))
     generated = {}
     for name in engines:
         req = replace(
@@ -119,7 +121,7 @@ def evaluate(spec: EvalSpec, engines: list[str], request: ExtendRequest, out_dir
         generated[name] = frames
         rows[name] = {
             "engine": name,
-            **seam_and_motion(known, frames, "tail"),
+            **seam_and_motion(known, frames, "tail", motion),
             **fidelity(truth, frames),
             **_identity(frames, banks, backend),
             "seconds": round(seconds, 2),
