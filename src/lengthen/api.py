@@ -153,8 +153,7 @@ def _gather_media(export, done, adapter, splice, codec, made, progress, request)
                 progress.report("export media", i, len(gens), g.path.name)
             target = media_dir / g.path.name
             if os.path.abspath(target) != os.path.abspath(g.path) and not target.exists():
-                media_dir.mkdir(parents=True, exist_ok=True)
-                with atomic_path(target) as tmp:  # a cancelled copy leaves nothing behind
+                with atomic_path(target) as tmp:  # makes (and records) the folder; a cancelled copy leaves nothing
                     shutil.copyfile(g.path, tmp)
                 made.append(target)
             copied.append(target)
