@@ -203,6 +203,7 @@ class RayExecutor:
 
     def run(self, jobs: Sequence, monitor) -> Iterator[tuple]:
         from ..pipeline import ShotOutcome, _safe_name
+        from .manifest import job_key
         from .records import outcome_from_dict
         from .worker import attempts_seen
 
@@ -223,10 +224,9 @@ class RayExecutor:
                 monitor.check()
                 folder = f"{i:04d}_{_safe_name(job.spec.clip)}"
                 staging[i] = Path(job.request.output_dir) / ".staging" / run_id / folder
-                key = str(job.key or job.spec.clip_id or job.spec.clip)
                 ref = remote.options(
                     **need, max_retries=self.retries, retry_exceptions=False, name=f"lengthen {job.spec.clip}"
-                ).remote(job, str(staging[i]), self.faults.get(key))
+                ).remote(job, str(staging[i]), self.faults.get(job_key(job)))
                 pending[ref] = i
             started: set[int] = set()
             while pending:
