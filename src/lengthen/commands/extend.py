@@ -12,6 +12,7 @@ def add_engine_options(p) -> None:
     defaults are ``None``: :func:`lengthen.config.build_request` fills in the one set of defaults."""
     from ..config import (
         CODECS,
+        CONFORMS,
         DEFAULT_CODEC,
         DEFAULT_FACE_BACKEND,
         DEFAULT_IDENTITY_STRENGTH,
@@ -72,7 +73,7 @@ def add_engine_options(p) -> None:
     )
     g.add_argument(
         "--conform",
-        choices=("flow", "nearest"),
+        choices=CONFORMS,
         default=None,
         help="GPU engines, model rate -> clip rate: flow (default: motion-compensated, never a cross-fade) "
         "or nearest (whole model frames, repeated or skipped)",
