@@ -327,10 +327,11 @@ class BuiltinEngine:
                 psnr(truth, compose_and_warp(origin, history[-held:], blur_sigma=b))
                 for b in sorted({0.0, preset.warp_blur_sigma})
             )
-            outs = {}
+            outs, made = {}, {}  # per candidate: its frames, its flows (the rigid-face pass warps them again)
             for r in recipes.values():
                 tc = time.perf_counter()
-                outs[r.name] = warp(origin, cheap_flows(r, before, held), r, ())
+                made[r.name] = cheap_flows(r, before, held)
+                outs[r.name] = warp(origin, made[r.name], r, ())
                 sel.rows.append(
                     {"candidate": r.name, "psnr": psnr(truth, outs[r.name]), "seconds": time.perf_counter() - tc}
                 )
@@ -339,8 +340,7 @@ class BuiltinEngine:
                 from .candidates import face_box
 
                 mover, _ = sel.best([n for n, r in recipes.items() if r.moving])
-                r = recipes[mover]
-                flows = cheap_flows(r, before, held)
+                r, flows = recipes[mover], made[mover]
                 for slot, region in at_origin.items():
                     box = face_box(region, (w, h), size)
                     if box is None:
@@ -356,7 +356,7 @@ class BuiltinEngine:
                         r = recipes[row["candidate"]]
                         if r.moving:
                             tc = time.perf_counter()
-                            row["psnr"] = psnr(truth, warp(origin, cheap_flows(r, before, held), r, regions))
+                            row["psnr"] = psnr(truth, warp(origin, made[r.name], r, regions))
                             row["seconds"] += time.perf_counter() - tc
                             row["rigid_faces"] = [names[s] for s in sorted(rigid_slots)]
         timings["candidates"] = round(time.perf_counter() - t2, 3)
