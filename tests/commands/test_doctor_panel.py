@@ -66,3 +66,16 @@ def test_panel_says_what_to_install_instead_of_aborting(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "libxcb-cursor.so.0" in err and "sudo apt-get install -y libxcb-cursor0" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_panel_refuses_an_impossible_window_size_or_timeout_in_one_line(tmp_path, capsys):
+    png = tmp_path / "p.png"
+    for argv, says in (
+        (["--size", "0x700"], "--size takes WIDTHxHEIGHT in pixels, e.g. 1024x700, not '0x700'"),
+        (["--size=-5x10"], "--size takes WIDTHxHEIGHT in pixels, e.g. 1024x700, not '-5x10'"),
+        (["--timeout", "-1"], "argument --timeout: must be a positive number, got '-1'"),
+        (["--timeout", "nan"], "argument --timeout: must be a positive number, got 'nan'"),
+    ):
+        assert main(["panel", "--screenshot", str(png), *argv]) == 2
+        assert capsys.readouterr().err.strip() == f"lengthen panel: error: {says}"
+    assert not png.exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .argtypes import positive_float
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -21,7 +23,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--timeout",
-        type=float,
+        type=positive_float,
         default=300.0,
         metavar="S",
         help="--screenshot: give up waiting after S seconds (default 300)",
@@ -60,6 +62,8 @@ def run(args) -> int:
 
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))
+        if w < 1 or h < 1:
+            raise ValueError(args.size)
     except ValueError:
         raise UsageError(f"--size takes WIDTHxHEIGHT in pixels, e.g. 1024x700, not {args.size!r}") from None
     if args.screenshot is None and _opens_on_xcb():
