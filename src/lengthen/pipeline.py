@@ -307,7 +307,7 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
             # one adaptation per shot and base seed: best-of-N candidates share it, and only the length may change
             cache_key=f"{Path(spec.media).resolve()}|{spec.first}|{spec.last}|{direction}|{engine.name}|{request.settings.seed}",
             pixel_aspect=_sar(info.sar),
-            prompt=getattr(spec, "prompt", None),
+            prompt=spec.prompt,
             references=references,
             context_faces=context_faces,
         )
@@ -462,7 +462,7 @@ def check_render(specs, request, *, splice: bool = False) -> None:
     folder = request.output_dir
     if folder is not None:
         check_output_dir(folder, "media folder")
-    copies = _PEAK_COPIES + max(1, int(getattr(request.settings, "candidates", 1) or 1))
+    copies = _PEAK_COPIES + request.settings.candidates  # EngineSettings keeps candidates >= 1
     disk, frames = 0.0, 0
     for spec in specs:
         if not spec.directions:
