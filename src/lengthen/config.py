@@ -65,7 +65,7 @@ class EngineSettings:
     adapt_seconds: float | None = None  # builtin: adaptation time budget; None: the quality's
 
     def __post_init__(self) -> None:
-        if self.quality not in QUALITIES and self.quality not in _EXTRA_QUALITIES:
+        if self.quality not in qualities():
             raise UsageError(f"unknown quality {self.quality!r}; choose one of {', '.join(QUALITIES)}")
         if self.candidates < 1:
             raise UsageError("--candidates must be at least 1")
@@ -79,11 +79,14 @@ class EngineSettings:
         """From JSON (a project file, a farm job); an old ``options`` dict becomes the typed fields."""
         data = dict(data)
         data.update(data.pop("options", None) or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise UsageError(f"unknown engine settings: {', '.join(sorted(unknown))}")
+        _check_setting_names(data)
         return cls(**data)
+
+
+def _check_setting_names(names) -> None:
+    unknown = set(names) - {f.name for f in fields(EngineSettings)}
+    if unknown:
+        raise UsageError(f"unknown engine settings: {', '.join(sorted(unknown))}")
 
 
 @dataclass(frozen=True)
@@ -182,10 +185,7 @@ def build_request(
     codec = codec or DEFAULT_CODEC
     if codec not in CODECS:
         raise UsageError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
-    known = {f.name for f in fields(EngineSettings)}
-    unknown = set(setting_changes) - known
-    if unknown:
-        raise UsageError(f"unknown engine settings: {', '.join(sorted(unknown))}")
+    _check_setting_names(setting_changes)
     changes = {k: v for k, v in setting_changes.items() if v is not None}
     if c2pa_cert or c2pa_key:
         from .credentials import resolve_signer
