@@ -84,15 +84,10 @@ def pair_flows(
     ``settings``: Farneback parameters (default :data:`FARNEBACK`). ``backward_only``: skip the
     forward flows (returned as None), half the cost.
     """
-    import cv2
-
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) < 2:
         raise ValueError(f"need uint8 frames (T>=2, H, W, 3), got shape {frames.shape}")
-    height, width = frames.shape[1:3]
-    src_w = min(source_width, width)
-    src_h = max(8, int(round(src_w * height / width)))
-    grey = [cv2.cvtColor(_resize(f, (src_w, src_h)), cv2.COLOR_RGB2GRAY) for f in frames]
+    grey = [_grey(f, source_width) for f in frames]
     backward = np.stack([_measure(grey[i + 1], grey[i], work_size, settings) for i in range(len(grey) - 1)])
     if backward_only:
         return backward, None
@@ -105,13 +100,17 @@ def one_flow(
 ) -> np.ndarray:
     """The flow of one pair, one way: float32 ``(2, h, w)`` on ``a``'s grid pointing into ``b``
     (``a(p) ~= b(p + f(p))``), measured as :func:`pair_flows` does (its ``forward[0]``)."""
+    return _measure(_grey(a, source_width), _grey(b, source_width), work_size, settings)
+
+
+def _grey(frame: np.ndarray, source_width: int) -> np.ndarray:
+    """One RGB frame as the flow measures it: grey, at most ``source_width`` wide (aspect kept)."""
     import cv2
 
-    height, width = a.shape[:2]
+    height, width = frame.shape[:2]
     src_w = min(source_width, width)
     src_h = max(8, int(round(src_w * height / width)))
-    ga, gb = (cv2.cvtColor(_resize(f, (src_w, src_h)), cv2.COLOR_RGB2GRAY) for f in (a, b))
-    return _measure(ga, gb, work_size, settings)
+    return cv2.cvtColor(_resize(frame, (src_w, src_h)), cv2.COLOR_RGB2GRAY)
 
 
 def _measure(a: np.ndarray, b: np.ndarray, work_size: tuple[int, int], settings: dict | None) -> np.ndarray:
