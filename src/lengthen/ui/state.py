@@ -126,10 +126,13 @@ class PanelState:
         self.gpu: bool | None = None  # CUDA available? None: not known yet (GPU engines refused until known)
         self.running = False
         self.run_started: float | None = None
+        self._run_ids: list[str] = []  # the clip ids of the current run
+        self._shot_times: list[float] = []  # seconds each finished shot of the current run took
         self.executor = "local"  # where runs render: "local" (this process) or "ray" (lengthen[farm])
         self.ray_address: str | None = None  # with "ray": a cluster's address; None: a private local Ray
         self.on_undoable = None  # fn(label, before, after): the panel's undo stack (see snapshot())
         self._listeners: list = []
+        self._saved_used = None  # the project file's characters in use, until the scan gives the banks
 
     # -- listeners -------------------------------------------------------------------------
     def subscribe(self, fn) -> None:
@@ -616,7 +619,7 @@ class PanelState:
         from the same numbers the rows show: each finished shot counts 1, the running one its
         stage's fraction; seconds left are the running shot's stage ETA until a shot has finished,
         then the mean time per finished shot for those still to come."""
-        ids = list(getattr(self, "_run_ids", []))
+        ids = list(self._run_ids)
         if not self.running or not ids:
             return 0.0, None, ""
         now = time.monotonic() if now is None else now
@@ -627,7 +630,7 @@ class PanelState:
         fraction = min(1.0, (finished + part) / len(ids))
         left_after = len(ids) - finished - (1 if running is not None else 0)
         eta = None
-        times = getattr(self, "_shot_times", [])
+        times = self._shot_times
         if times:
             per = sum(times) / len(times)
             current = 0.0
@@ -659,10 +662,6 @@ class PanelState:
         return [r.outcome for r in self.rows if r.outcome is not None and (r.accepted or not only_accepted)]
 
     # -- project file ----------------------------------------------------------------------
-    _saved_used = None
-    _run_ids: list = []
-    _shot_times: list = []
-
     def project_data(self) -> dict:
         shots = {}
         for r in self.rows:
