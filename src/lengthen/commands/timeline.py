@@ -80,13 +80,6 @@ def add_farm_options(p) -> None:
     )
 
 
-def media_dir_for(out) -> Path:
-    from pathlib import Path
-
-    out = Path(out)
-    return out.with_name(f"{out.name.split('.')[0] or 'lengthen'}_media")
-
-
 def make_executor(args):
     """The executor the options ask for; a missing Ray is a usage error before any work."""
     from ..errors import UsageError
@@ -170,6 +163,7 @@ def run(args) -> int:
     import sys
     from pathlib import Path
 
+    from ..api import media_dir_for
     from ..errors import Cancelled, UsageError
     from ..executor import ShotJob
     from ..farm.manifest import RunManifest, manifest_path_for
