@@ -150,3 +150,13 @@ def test_assemble_with_an_unreadable_job_file_names_it_and_closes_the_timeline(c
     code, _, err = _run("timeline", "--assemble", str(jobs), "-o", str(tmp_path / "out.otio"))
     assert code == 2 and "0002.json: cannot read it as JSON" in err and "Traceback" not in err
     assert closed and not (tmp_path / "out.otio").exists()
+
+
+def test_render_job_renders_again_over_a_done_file_that_is_not_a_record(cut4, tmp_path):
+    jobs = tmp_path / "jobs"
+    assert _run("timeline", str(cut4), "--jobs-only", str(jobs), *ARGS)[0] == 0
+    for text in ("[]", '{"request_hash": "x"}'):
+        (jobs / "0001.done.json").write_text(text)
+        code, out, err = _run("render-job", str(jobs / "0001.json"))
+        assert code == 0 and out.strip().endswith(": done") and "Traceback" not in err
+        assert json.loads((jobs / "0001.done.json").read_text())["outcome"]["generated"]

@@ -137,6 +137,8 @@ def finished(job_path: Path, data: dict | None = None):
         record = json.loads(done.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
+    if not isinstance(record, dict) or not isinstance(record.get("outcome"), dict):
+        return None  # not a done record lengthen wrote: render the job again
     if record.get("request_hash") != data["request_hash"]:
         return None
     if not all(Path(g["path"]).is_file() for g in record["outcome"].get("generated", [])):
