@@ -154,8 +154,15 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=5e-4)
     args = ap.parse_args()
     torch.set_num_threads(1)
+    # pretrained=None: the draft preset now starts from the shipped prior, and a prior is trained
+    # from scratch (so that --exclude really leaves a clip out of everything it learned)
     preset = replace(
-        BuiltinSettings.preset(args.quality), seed=args.seed, validate=False, adapt_steps=None, adapt_seconds=1.0
+        BuiltinSettings.preset(args.quality),
+        seed=args.seed,
+        validate=False,
+        adapt_steps=None,
+        adapt_seconds=1.0,
+        pretrained=None,
     )
     t0 = time.perf_counter()
     seeds = [args.seed * 10000 + i for i in range(args.videos)]
@@ -214,6 +221,7 @@ def main() -> None:
         "batch_size": preset.batch_size,
         "lr": args.lr,
         "seed": args.seed,
+        "started_from": "scratch",
         "videos": [name for name, _ in corpus],
         "excluded": args.exclude,
         "load_average": os.getloadavg()[0],
