@@ -160,3 +160,12 @@ def test_render_job_renders_again_over_a_done_file_that_is_not_a_record(cut4, tm
         code, out, err = _run("render-job", str(jobs / "0001.json"))
         assert code == 0 and out.strip().endswith(": done") and "Traceback" not in err
         assert json.loads((jobs / "0001.done.json").read_text())["outcome"]["generated"]
+
+
+def test_a_run_manifest_that_is_not_an_object_is_one_line_naming_it(cut4, tmp_path):
+    out = tmp_path / "out.otio"
+    manifest = tmp_path / "out.otio.run.json"
+    manifest.write_text("[]")
+    code, _, err = _run("timeline", str(cut4), "-o", str(out), *ARGS, "--resume")
+    assert code == 2 and err.strip().endswith(f"{manifest}: not a lengthen run manifest") and not out.exists()
+    assert manifest.read_text() == "[]"

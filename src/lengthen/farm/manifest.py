@@ -88,7 +88,7 @@ class RunManifest:
                 raise UsageError(
                     f"the run manifest cannot be read ({exc}); move it away to start afresh", path=self.path
                 ) from None
-            if data.get("schema") != SCHEMA:
+            if not isinstance(data, dict) or data.get("schema") != SCHEMA:
                 raise UsageError("not a lengthen run manifest", path=self.path)
             self.data = data
             self.data.setdefault("shots", {})
