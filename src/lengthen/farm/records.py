@@ -57,11 +57,8 @@ def error_from_dict(data: dict | None) -> LengthenError | None:
     if data is None:
         return None
     cls = getattr(_errors, data.get("type", ""), None)
-    if not (isinstance(cls, type) and issubclass(cls, LengthenError)) or cls in (
-        _errors.MissingDependency,
-        _errors.Cancelled,
-    ):
-        cls = _errors.EngineError if data.get("type") != "Cancelled" else _errors.Cancelled
+    if not (isinstance(cls, type) and issubclass(cls, LengthenError)) or cls is _errors.MissingDependency:
+        cls = _errors.EngineError  # an unknown class, or one whose attributes are not carried over
     error = cls.__new__(cls)
     LengthenError.__init__(
         error, data.get("message", ""), path=data.get("path"), clip=data.get("clip"), frame=data.get("frame")
