@@ -14,11 +14,11 @@ import importlib
 import signal
 import sys
 import threading
-from pathlib import Path
 
 from . import __version__
 from .errors import Interrupted, LengthenError, UsageError, from_os_error
 from .fsutil import output_transaction
+from .paths import write_crash_log
 
 # Order here is the order in --help.
 COMMANDS = (
@@ -119,40 +119,6 @@ def _default_stop_signals():
     return _signal_handlers(
         {"SIGTERM": signal.SIG_DFL, "SIGHUP": signal.SIG_DFL, "SIGINT": signal.default_int_handler}
     )
-
-
-def write_crash_log(command: str, argv, exc: BaseException) -> Path | None:
-    """The traceback of an unexpected error, in a file (never on the terminal); its path or None."""
-    import datetime
-    import os
-    import platform
-    import tempfile
-    import traceback
-
-    text = (
-        f"lengthen {__version__} crash in {command!r}\n"
-        f"time: {datetime.datetime.now(datetime.timezone.utc).isoformat()}\n"
-        f"python: {sys.version.split()[0]} on {platform.platform()}\n"
-        f"argv: {list(argv) if argv is not None else sys.argv[1:]!r}\n\n"
-        + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    )
-    name = f"crash-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-    folders = []
-    try:
-        from .paths import cache_dir
-
-        folders.append(lambda: cache_dir("crash"))
-    except Exception:  # noqa: BLE001 - the cache itself may be what broke
-        pass
-    folders.append(lambda: Path(tempfile.gettempdir()))
-    for folder in folders:
-        try:
-            path = folder() / name
-            path.write_text(text, encoding="utf-8")
-            return path
-        except Exception:  # noqa: BLE001 - try the next place
-            continue
-    return None
 
 
 def main(argv: list[str] | None = None) -> int:

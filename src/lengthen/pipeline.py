@@ -509,8 +509,12 @@ def run_shot(job: ShotJob, progress=None) -> ShotOutcome:
         error.exit_code = 1
         error.args = (error.describe(),)
         return ShotOutcome(spec=spec, error=error)
-    except Exception as exc:  # a crash in one shot is that shot's error; the run goes on
-        return ShotOutcome(spec=spec, error=EngineError(f"{exc.__class__.__name__}: {exc}", clip=spec.clip))
+    except Exception as exc:  # a crash in one shot is that shot's error (a bug: its traceback logged); the run goes on
+        from .paths import write_crash_log
+
+        log = write_crash_log(f"shot {spec.clip}", None, exc)
+        where = f"a bug in lengthen, the traceback is in {log}" if log else "a bug in lengthen"
+        return ShotOutcome(spec=spec, error=EngineError(f"{exc.__class__.__name__}: {exc} ({where})", clip=spec.clip))
 
 
 def render_shots(

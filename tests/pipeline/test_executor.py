@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +63,9 @@ def test_one_failure_is_isolated_and_order_kept(clip, tmp_path, executor):
     assert [o.ok for o in outcomes] == [True, False, False, True]
     assert isinstance(outcomes[1].error, MediaError) and "missing.mp4" in str(outcomes[1].error)
     assert isinstance(outcomes[2].error, EngineError) and str(outcomes[2].error).startswith("clip 'crash': ")
+    # a crash is a bug: its one line names the crash log, which holds the traceback
+    log = Path(str(outcomes[2].error).split("the traceback is in ")[1].rstrip(")"))
+    assert "Traceback (most recent call last)" in log.read_text() and "shot crash" in log.read_text()
     assert ("failed", 2) in events and ("done", 3) in events and ("started", 1) in events
     assert all(len(o.generated) == 1 and o.generated[0].path.is_file() for o in (outcomes[0], outcomes[3]))
     if isinstance(executor, ReverseExecutor):
