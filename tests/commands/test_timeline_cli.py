@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "timeline"))
 
 import opentimelineio as otio  # noqa: E402
@@ -134,3 +136,17 @@ def test_heads_before_midnight_export_to_edl_and_fcp7_xml(testdata, tmp_path, ca
     err = capsys.readouterr().err
     assert "one video track: add --splice" in err and "before generating any media" in err
     assert not refused.exists() and not (tmp_path / "track_media").exists()
+
+
+@pytest.mark.parametrize(
+    "option, value, says",
+    [("--cpus-per-shot", "0", "must be a positive number"), ("--cpus-per-shot", "-1", "must be a positive number"),
+     ("--ray-cpus", "-2", "must be at least 1")],
+)  # fmt: skip
+def test_impossible_ray_resources_are_one_line_before_any_work(tmp_path, capsys, option, value, says):
+    from lengthen.cli import main
+
+    out = tmp_path / "out.otio"
+    assert main(["timeline", str(tmp_path / "cut.otio"), "-o", str(out), "--executor", "ray", option, value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and option in err[0] and says in err[0] and not out.exists()

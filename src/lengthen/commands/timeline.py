@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .argtypes import positive_float, positive_int
 from .plan import add_plan_arguments
 
 
@@ -50,9 +51,12 @@ def add_farm_options(p) -> None:
         help="join this Ray cluster (from `ray start --head` on a trusted network); default: a private "
         "local Ray bound to 127.0.0.1",
     )
-    g.add_argument("--ray-cpus", type=int, metavar="N", help="CPUs of the private local Ray (default: all)")
+    g.add_argument("--ray-cpus", type=positive_int, metavar="N", help="CPUs of the private local Ray (default: all)")
     g.add_argument(
-        "--cpus-per-shot", type=float, metavar="N", help="CPU cores each shot's Ray task reserves (default 1)"
+        "--cpus-per-shot",
+        type=positive_float,
+        metavar="N",
+        help="CPU cores each shot's Ray task reserves (default 1)",
     )
     g.add_argument(
         "--retries",
