@@ -202,6 +202,10 @@ def test_range_generates_only_the_frames_the_file_lacks(clip, tmp_path):
     run = _run("extend", str(clip), "--range", "5:20", "--tail", "4f", "--engine", "freeze", "--no-faces", "-o",
                str(tmp_path / "none"))  # fmt: skip
     assert run.returncode == 0 and "nothing to generate" in run.stdout and not (tmp_path / "none").exists()
+    run = _run("extend", str(clip), "--range", "5:20", "--tail", "4f", "--engine", "freeze", "--no-faces", "-o",
+               str(tmp_path / "none"), "--json")  # fmt: skip
+    said = json.loads(run.stdout)  # --json keeps stdout JSON even when there is nothing to do
+    assert run.returncode == 0 and said["frames_generated"] == 0 and "nothing to generate" in said["note"]
     run = _run("extend", str(clip), *args, "--regenerate-existing", "-o", str(tmp_path / "all"), "--json")
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from .argtypes import nonnegative_int, positive_int
 
 
@@ -285,6 +283,7 @@ def say_existing(spec, media) -> None:
 
 
 def run(args) -> int:
+    import json
     from pathlib import Path
 
     from ..guards import check_output_dir
@@ -295,7 +294,11 @@ def run(args) -> int:
     spec, info = make_spec(args)
     say_existing(spec, args.clip)
     if not spec.directions:
-        print("nothing to generate: the file already has every frame asked for; nothing written")
+        note = "nothing to generate: the file already has every frame asked for; nothing written"
+        if args.json:  # stdout stays JSON for scripts
+            print(json.dumps({"clip": spec.clip, "frames_generated": 0, "directions": {}, "note": note}))
+        else:
+            print(note)
         return 0
     out = Path(args.output) if args.output else Path("lengthen_out") / Path(args.clip).stem
     request = build_request(args, out / "media", protect=(args.clip,))
