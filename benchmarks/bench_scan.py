@@ -61,13 +61,6 @@ class Timed:
         return self._timed("embed", self.backend.embed, *args)
 
 
-def _iou(a, b) -> float:
-    w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
-
-
 def _scan(clip, settings, backend):
     """(wall s, ScanResult, stage seconds, faces as (frame, box) of the sampled frames)."""
     from lengthen.faces.scan import scan
@@ -213,6 +206,7 @@ def main(argv=None) -> int:
     from dataclasses import replace
 
     from lengthen.faces.backends.registry import get_backend
+    from lengthen.faces.detections import iou
     from lengthen.faces.scan import ScanSettings
     from lengthen.media.probe import probe
 
@@ -260,8 +254,8 @@ def main(argv=None) -> int:
             ref, ref_s = _all_faces(clip, replace(settings, search="exhaustive"), backend)
             new, _ = _all_faces(clip, settings, backend)
             want = sum(len(v) for v in ref.values())
-            hit = sum(1 for f, boxes in ref.items() for b in boxes if any(_iou(b, o) >= 0.4 for o in new.get(f, [])))
-            extra = sum(1 for f, boxes in new.items() for b in boxes if not any(_iou(b, o) >= 0.4 for o in ref[f]))
+            hit = sum(1 for f, boxes in ref.items() for b in boxes if any(iou(b, o) >= 0.4 for o in new.get(f, [])))
+            extra = sum(1 for f, boxes in new.items() for b in boxes if not any(iou(b, o) >= 0.4 for o in ref[f]))
             print(
                 f"| {clip.name} | {want} | {ref_s / n:.2f} | {hit} | {hit / max(want, 1):.1%} | {extra} |", flush=True
             )

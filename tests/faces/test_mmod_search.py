@@ -16,6 +16,7 @@ import pytest
 
 from lengthen.errors import FaceError
 from lengthen.faces.backends.dlib_torch.mmod import decode, pyramid_layout
+from lengthen.faces.detections import iou
 from lengthen.faces.scan import FaceFinder, ScanSettings, big_enough, detect_faces
 
 
@@ -77,7 +78,7 @@ def test_fast_search_finds_every_face_the_exhaustive_search_finds(party_frames, 
         quick = fast(image)
         wanted += len(exhaustive)
         for d in exhaustive:
-            match = [q for q in quick if _iou(q.box, d.box) > 0.5]
+            match = [q for q in quick if iou(q.box, d.box) > 0.5]
             assert match, f"missed {d.box}"
             assert match[0].score > 0 and match[0].landmarks.shape == (5, 2)
             found += 1
@@ -94,7 +95,7 @@ def test_previous_faces_are_searched_again_and_detect_faces_is_the_scan_search(p
     finder.previous = before
     again = finder(party_frames[0])
     assert before and finder.proposed == len(before) == len(again)  # only the previous faces were proposed
-    assert all(any(_iou(a.box, b.box) > 0.5 for b in before) for a in again)
+    assert all(any(iou(a.box, b.box) > 0.5 for b in before) for a in again)
     assert finder.previous == again
     single = detect_faces(backend, party_frames[0])
     exhaustive = FaceFinder(backend, replace(ScanSettings(), search="exhaustive"))(party_frames[0])
@@ -104,8 +105,3 @@ def test_previous_faces_are_searched_again_and_detect_faces_is_the_scan_search(p
 def test_unknown_search_is_refused():
     with pytest.raises(FaceError, match="face search must be one of proposals, exhaustive"):
         ScanSettings(search="everywhere")
-
-
-def _iou(a, b):
-    w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    return 0.0 if w <= 0 or h <= 0 else w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
