@@ -12,7 +12,8 @@ def add_parser(sub) -> None:
         description="Read the C2PA manifest of any file (lengthen's or another tool's): who signed it, what it "
         "says was done (actions, digital source type), its ingredients and lengthen's own assertion, and "
         "whether the signature and the file's hash check out. Exit 0 when every file has valid "
-        "credentials, 1 when one has none or they fail. Needs: pip install 'lengthen[credentials]'.",
+        "credentials, 1 when one has none or they fail, 2 when a FILE is missing or not a regular file (a folder, a "
+        "FIFO, an empty file). Needs: pip install 'lengthen[credentials]'.",
         epilog="'valid' means intact and unaltered since signing; 'trusted' also needs the signer to chain to a "
         "trust anchor. lengthen's local test certificate is valid but never trusted.",
     )

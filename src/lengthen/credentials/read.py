@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import MediaError, UsageError
+from ..errors import MediaError
+from ..guards import check_regular_file
 from .identity import c2pa_module
 from .manifest import GENERATION_LABEL, SPLICE_LABEL
 
@@ -16,9 +17,7 @@ def read_credentials(path: str | Path) -> dict:
     ``valid`` (the manifest and the file's hash check out), ``trusted`` (the signer chains to a
     trust anchor the reader knows), failures, and the active manifest's claims."""
     c2pa = c2pa_module()
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError("file not found", path=p)
+    p = check_regular_file(Path(path))  # a folder, a FIFO or a missing file: one line saying which
     sidecar = p.with_suffix(SIDECAR_SUFFIX)
     try:
         with open(p, "rb") as stream:
