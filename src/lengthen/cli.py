@@ -16,6 +16,7 @@ import sys
 import threading
 
 from . import __version__
+from .commands import say as _say
 from .errors import Interrupted, LengthenError, UsageError, from_os_error
 from .fsutil import output_transaction
 from .paths import write_crash_log
@@ -170,14 +171,6 @@ def main(argv: list[str] | None = None) -> int:
         where = f"the traceback is in {log}" if log else "no crash log could be written"
         _say(f"{command}: internal error (a bug in lengthen: {exc.__class__.__name__}); {where}; please report it")
         return EXIT_BUG
-
-
-def _say(line: str) -> None:
-    line = " ".join(str(line).split("\n"))
-    try:
-        print(line, file=sys.stderr, flush=True)
-    except (OSError, ValueError):  # stderr closed or a broken pipe: nothing more to do
-        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -32,20 +32,24 @@ class LengthenError(Exception):
     def describe(self) -> str:
         where = []
         if self.path is not None:
-            where.append(_printable(str(self.path)))
+            where.append(printable(str(self.path)))
         if self.clip is not None:
             where.append(f"clip {self.clip!r}")
         if self.frame is not None:
             where.append(f"frame {self.frame}")
-        message = _printable(self.message)
+        message = printable(self.message)
         return f"{': '.join(where)}: {message}" if where else message
 
 
-def _printable(text: str) -> str:
-    """Text as one printable line: control characters (a newline in a file name or a JSON key) escaped,
-    everything else (accents, other scripts) kept."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        return "".join(repr(c)[1:-1] if ord(c) < 32 or ord(c) == 127 else c for c in text)
+def _control(c: str) -> bool:
+    return ord(c) < 32 or 127 <= ord(c) < 160  # C0, DEL and C1 (0x9b is a terminal's one-byte CSI)
+
+
+def printable(text: str) -> str:
+    """Text as one printable line: control characters (a newline in a file name or a JSON key, an ANSI
+    escape) escaped, everything else (accents, other scripts) kept."""
+    if any(_control(c) for c in text):
+        return "".join(repr(c)[1:-1] if _control(c) else c for c in text)
     return text
 
 

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Protocol, runtime_checkable
 
-from .errors import Cancelled
+from .errors import Cancelled, printable
 
 
 @runtime_checkable
@@ -87,6 +87,7 @@ class TerminalProgress(SilentProgress):
             text = f"{stage}: {done:g}/{total:g} ({pct:3.0f}%, eta {eta:4.0f}s) {message}"
         else:
             text = f"{stage}: {message or done}"
+        text = printable(text)  # a file name in the message cannot split the line or drive the terminal
         tty = getattr(self.stream, "isatty", lambda: False)()
         if tty:
             self.stream.write("\r\x1b[2K" + text + ("\n" if finished else ""))

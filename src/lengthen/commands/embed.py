@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from ..errors import printable
+from . import say
 from .argtypes import nonnegative_int
 
 HELP = "detect faces in images and print their boxes, landmarks and embeddings"
@@ -57,11 +59,11 @@ def _table(results: list[dict]) -> str:
     lines = [f"{'image':40s} {'face':>4s}  {'box (l t r b)':24s} {'score':>6s}  embedding"]
     for res in results:
         if not res["faces"]:
-            lines.append(f"{res['path'][-40:]:40s} {'-':>4s}  no faces")
+            lines.append(f"{printable(res['path'])[-40:]:40s} {'-':>4s}  no faces")
         for i, f in enumerate(res["faces"]):
             box = " ".join(f"{v:.0f}" for v in f["box"])
             emb = " ".join(f"{v:+.3f}" for v in f["embedding"][:4])
-            lines.append(f"{res['path'][-40:]:40s} {i:4d}  {box:24s} {f['score']:6.3f}  [{emb} ...]")
+            lines.append(f"{printable(res['path'])[-40:]:40s} {i:4d}  {box:24s} {f['score']:6.3f}  [{emb} ...]")
     return "\n".join(lines)
 
 
@@ -79,7 +81,7 @@ def run(args) -> int:
             refused.append(exc)
     if len(refused) == len(args.images):
         for exc in refused:
-            print(f"lengthen embed: error: {exc}", file=sys.stderr)
+            say(f"lengthen embed: error: {exc}")
         return 2
     opts = {} if args.upsample is None else {"upsample": args.upsample}
     try:
@@ -96,7 +98,7 @@ def run(args) -> int:
         try:
             results.append(embed_image(backend, path, raw=args.raw))
         except MediaError as exc:  # this image only; model errors etc. stop the command
-            print(f"lengthen embed: error: {exc}", file=sys.stderr)
+            say(f"lengthen embed: error: {exc}")
             failed += 1
     progress.report("embed", len(args.images), len(args.images))
     if args.json:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from ..errors import printable
+from . import say
 from .argtypes import positive_float
 
 HELP = "find the characters in clips or a timeline and write one identity bank per character"
@@ -107,25 +108,24 @@ def _scan(args) -> int:
             refused.append(exc)
     if refused and not inputs:
         for exc in refused:
-            print(f"lengthen faces: error: {exc}", file=sys.stderr)
+            say(f"lengthen faces: error: {exc}")
         return 2  # nothing could be read: nothing written
     result = characters_of(inputs, _settings(args), progress=TerminalProgress())
     errors = refused + result.errors
     if not result.frames_scanned and not errors:
         raise UsageError("the inputs name no media (an empty timeline?)")
     for exc in errors:
-        print(f"lengthen faces: error: {exc}", file=sys.stderr)
+        say(f"lengthen faces: error: {exc}")
     if errors and (result is None or not result.frames_scanned):
         return 2  # nothing could be read: nothing written
     if not result.banks:
-        print("lengthen faces: warning: no faces found; writing an empty bank set", file=sys.stderr)
+        say("lengthen faces: warning: no faces found; writing an empty bank set")
     save_banks(result.banks, out)
     write_contact_sheet(result.banks, out / "contact_sheet.png")
-    print(
+    say(
         f"lengthen faces: {len(result.banks)} characters from {result.frames_scanned} frames "
         f"({result.faces_found} faces, {result.skipped_small} too small, {result.dropped_faces} "
-        f"not kept) -> {out}",
-        file=sys.stderr,
+        f"not kept) -> {out}"
     )
     _report(args, result.banks)
     return 1 if errors else 0
@@ -149,7 +149,7 @@ def _edit(args, directory: Path) -> int:
             try:
                 banks = add_reference_photo(banks, name, photo, backend)
             except LengthenError as exc:
-                print(f"lengthen faces: error: {exc}", file=sys.stderr)
+                say(f"lengthen faces: error: {exc}")
                 failed += 1
         if failed == len(args.add_ref) and not (args.merge or args.rename or args.drop):
             return 1  # no edit left to make: the bank set stays exactly as it was
@@ -189,4 +189,4 @@ def _report(args, banks) -> None:
     else:
         for b in banks:
             spans = ", ".join(f"{Path(a.media).name} {a.first_frame}-{a.last_frame}" for a in b.appearances())
-            print(f"{b.id}\t{b.name}\t{len(b)} faces\t{spans}")
+            print("\t".join(printable(f) for f in (b.id, b.name, f"{len(b)} faces", spans)))

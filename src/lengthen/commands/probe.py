@@ -18,24 +18,23 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    import sys
-
-    from ..errors import LengthenError
+    from ..errors import LengthenError, printable
     from ..media.probe import probe
+    from . import say
 
     results, failed = [], 0
     for path in args.files:
         try:
             results.append(probe(path).to_dict())
         except LengthenError as exc:
-            print(f"lengthen probe: error: {exc}", file=sys.stderr)
+            say(f"lengthen probe: error: {exc}")
             failed += 1
     if args.json:
         if results:
             print(json.dumps(results[0] if len(args.files) == 1 else results, indent=2))
     else:
         for r in results:
-            print(r["path"])
+            print(printable(r["path"]))
             for key in (
                 "codec",
                 "width",

@@ -22,43 +22,49 @@ def add_parser(sub) -> None:
 
 
 def _print(r: dict) -> None:
-    print(r["path"])
+    """The human summary. Every line escaped: the path and the manifest (titles, signer, descriptions
+    written by whatever tool signed the file) may hold control characters or ANSI escapes."""
+    from ..errors import printable
+
+    def line(text: str) -> None:
+        print(printable(text))
+
+    line(r["path"])
     if not r["has_credentials"]:
-        print("  no Content Credentials")
+        line("  no Content Credentials")
         return
     verdict = "VALID" if r["valid"] else "INVALID"
     trust = "trusted signer" if r["trusted"] else "signer NOT a trusted identity"
-    print(f"  credentials: {verdict} ({r['validation_state']}; {trust})")
+    line(f"  credentials: {verdict} ({r['validation_state']}; {trust})")
     for f in r.get("failures", []):
-        print(f"  failure: {f.get('code')}: {f.get('explanation')}")
+        line(f"  failure: {f.get('code')}: {f.get('explanation')}")
     m = r.get("manifest")
     if not m:
         return
     signer = m["signer"]
-    print(
+    line(
         f"  signed by: {signer.get('common_name', '?')} (issuer {signer.get('issuer', '?')}, {signer.get('alg', '?')})"
     )
-    print(f"  made with: {', '.join(m['claim_generator']) or '?'}")
+    line(f"  made with: {', '.join(m['claim_generator']) or '?'}")
     for a in m["actions"]:
         source = a.get("digitalSourceType", "").rsplit("/", 1)[-1]
-        print(
+        line(
             f"  action: {a.get('action')}"
             + (f" ({source})" if source else "")
             + (f": {a['description']}" if a.get("description") else "")
         )
     for i in m["ingredients"]:
-        print(f"  ingredient: {i.get('title')} [{i.get('relationship')}] {i.get('instance_id', '')}")
+        line(f"  ingredient: {i.get('title')} [{i.get('relationship')}] {i.get('instance_id', '')}")
     for label, data in m["lengthen"].items():
-        print(f"  {label}:")
+        line(f"  {label}:")
         for key, value in data.items():
-            print(f"    {key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+            line(f"    {key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
 
 
 def run(args) -> int:
-    import sys
-
     from ..credentials import read_credentials
     from ..errors import LengthenError, MissingDependency
+    from . import say
 
     results, status = [], 0
     for path in args.files:
@@ -67,7 +73,7 @@ def run(args) -> int:
         except LengthenError as exc:
             if isinstance(exc, MissingDependency):  # not this file's fault: the run stops with the pip command
                 raise
-            print(f"lengthen verify: error: {exc}", file=sys.stderr)
+            say(f"lengthen verify: error: {exc}")
             status = max(status, exc.exit_code)
             continue
         results.append(r)
