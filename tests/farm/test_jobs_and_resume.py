@@ -169,3 +169,42 @@ def test_a_run_manifest_that_is_not_an_object_is_one_line_naming_it(cut4, tmp_pa
     code, _, err = _run("timeline", str(cut4), "-o", str(out), *ARGS, "--resume")
     assert code == 2 and err.strip().endswith(f"{manifest}: not a lengthen run manifest") and not out.exists()
     assert manifest.read_text() == "[]"
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_render_job_leaves_nothing_when_its_done_file_cannot_be_written(cut4, tmp_path, monkeypatch):
+    # A full disk at the very end cannot be made here: the done-file writer is replaced by one that
+    # raises ENOSPC. The render, the move into place and the clean-up are real. Called as a library
+    # (a farm worker, no CLI transaction) and through the CLI: both leave the jobs folder as it was
+    # (review finding: media without a done record were a half-finished job).
+    import errno
+
+    import lengthen.farm.jobs as jobs_module
+
+    jobs = tmp_path / "jobs"
+    assert _run("timeline", str(cut4), "--jobs-only", str(jobs), *ARGS)[0] == 0
+    before = _tree(jobs)
+    real = jobs_module.atomic_write_text
+
+    def full_disk(path, text):
+        if str(path).endswith(".done.json"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(path, text)
+
+    monkeypatch.setattr(jobs_module, "atomic_write_text", full_disk)
+    try:
+        jobs_module.render_job(jobs / "0001.json")
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    else:
+        raise AssertionError("the done file's write did not fail")
+    assert _tree(jobs) == before
+    code, _, err = _run("render-job", str(jobs / "0002.json"))
+    assert code == 2 and "disk full" in err and "Traceback" not in err
+    assert _tree(jobs) == before
+    monkeypatch.setattr(jobs_module, "atomic_write_text", real)
+    assert _run("render-job", str(jobs / "0001.json"))[0] == 0  # the job renders again, whole
+    assert (jobs / "media" / "shot1_tail_v001.mov").is_file() and (jobs / "0001.done.json").is_file()

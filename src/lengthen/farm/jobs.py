@@ -12,6 +12,7 @@ Media go to ``JOBS/media/``; every machine must see the media and ``JOBS/`` at t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -146,6 +147,31 @@ def finished(job_path: Path, data: dict | None = None):
     return record
 
 
+@contextlib.contextmanager
+def _done_or_nothing(files, output_dir: Path):
+    """A job leaves its media only together with its done record: if rendering, moving the media into
+    place or writing the record fails (a full disk at the end), the files and folders this attempt
+    made are removed again, so a job is done or not started, never media without a record that no run
+    would use or clean. Files that were there before are left alone; a folder only goes if empty."""
+    files = [Path(p).absolute() for p in files]
+    new_files = [p for p in files if not os.path.lexists(p)]
+    new_dirs: list[Path] = []
+    for folder in {Path(output_dir).absolute(), *(p.parent for p in files)}:
+        while not os.path.lexists(folder) and folder not in new_dirs:
+            new_dirs.append(folder)
+            folder = folder.parent
+    try:
+        yield
+    except BaseException:
+        for p in new_files:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        for folder in sorted(new_dirs, key=lambda f: len(f.parts), reverse=True):  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
 def render_job(job_path) -> tuple[str, object]:
     """Render one job file; returns ("done" | "already done", outcome). A failed shot raises its error."""
     from .manifest import request_hash
@@ -167,36 +193,38 @@ def render_job(job_path) -> tuple[str, object]:
         )
     attempt = f"job{data['index']:04d}-{socket.gethostname()}-{os.getpid()}"
     staging = Path(job.request.output_dir) / ".staging" / attempt
-    try:
-        result = render_staged(job, staging)
-        outcome = outcome_from_dict(job.spec, result["outcome"])
-        if outcome.error is not None:
-            raise outcome.error
-        outcome = place_outputs(outcome, {d: Path(p) for d, p in data["outputs"].items()})
-        outcome.report.setdefault("farm", {}).update({"host": result["host"], "executor": "job"})
-        atomic_write_text(
-            done_file(job_path),
-            json.dumps(
-                {
-                    "schema": "lengthen.jobdone",
-                    "version": VERSION,
-                    "request_hash": data["request_hash"],
-                    "outcome": outcome_to_dict(outcome),
-                    "host": result["host"],
-                    "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "seconds": round(result["ended"] - result["started"], 3),
-                },
-                indent=1,
-                sort_keys=True,
-            ),
-        )
-        return "done", outcome
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    names = {d: Path(p) for d, p in data["outputs"].items()}
+    with _done_or_nothing(names.values(), Path(job.request.output_dir)):
         try:
-            staging.parent.rmdir()
-        except OSError:
-            pass
+            result = render_staged(job, staging)
+            outcome = outcome_from_dict(job.spec, result["outcome"])
+            if outcome.error is not None:
+                raise outcome.error
+            outcome = place_outputs(outcome, names)
+            outcome.report.setdefault("farm", {}).update({"host": result["host"], "executor": "job"})
+            atomic_write_text(
+                done_file(job_path),
+                json.dumps(
+                    {
+                        "schema": "lengthen.jobdone",
+                        "version": VERSION,
+                        "request_hash": data["request_hash"],
+                        "outcome": outcome_to_dict(outcome),
+                        "host": result["host"],
+                        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        "seconds": round(result["ended"] - result["started"], 3),
+                    },
+                    indent=1,
+                    sort_keys=True,
+                ),
+            )
+            return "done", outcome
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                staging.parent.rmdir()
+            except OSError:
+                pass
 
 
 def assemble(jobs_dir):
