@@ -64,17 +64,13 @@ def media_dir_for(out) -> Path:
 
 
 def check_output(out, source) -> None:
-    """Refuse, before any work, an unknown format, the input itself, or an existing file."""
+    """Refuse, before any work, an unknown format, then what :func:`~lengthen.guards.check_output_file`
+    refuses (in its words): the input itself, an existing file or folder, an unusable place."""
+    from .guards import check_output_file
     from .timeline.read import adapter_for
 
-    out, source = Path(out), Path(source)
-    adapter_for(out)
-    if os.path.abspath(out) == os.path.abspath(source) or (
-        out.exists() and source.exists() and os.path.samefile(out, source)
-    ):
-        raise UsageError("the output would overwrite the input timeline; choose another name", path=out)
-    if out.exists():
-        raise UsageError("output exists; refusing to overwrite (choose another name)", path=out)
+    adapter_for(Path(out))
+    check_output_file(out, "output timeline", protect=[source])
 
 
 @dataclass
