@@ -163,15 +163,28 @@ def _check_shot(spec: ShotSpec, request: ExtendRequest):
         )
     engine = get_engine(request.engine, request.settings)
     limits = engine_limits(engine, spec.rate, DEFAULT_CONTEXT_FRAMES)  # clip-rate frames
-    want_context = max(limits.min_context, request.context_frames or limits.context)
     if spec.length < limits.min_context:
         raise UsageError(
             f"the shot has {spec.length} frames; engine {engine.name!r} needs at least {limits.min_context}",
             clip=spec.clip,
         )
-    for direction in spec.directions:  # before any work: a direction the engine cannot make
+    for direction in spec.directions:  # before any work (decoding included): what the engine cannot make
         if direction not in limits.directions:
             raise UsageError(limits.refusal or f"engine {engine.name!r} cannot make a {direction}", clip=spec.clip)
+        need = limits.min_context_for(direction)
+        if spec.length < need:
+            raise UsageError(
+                f"the shot has {spec.length} frames; engine {engine.name!r} needs at least {need} for a {direction}",
+                clip=spec.clip,
+            )
+        n = spec.frames_for(direction)
+        if limits.max_frames is not None and n > limits.max_frames:
+            raise UsageError(
+                f"{n} {direction} frames asked; engine {engine.name!r} makes at most {limits.max_frames}",
+                clip=spec.clip,
+            )
+    need = max((limits.min_context_for(d) for d in spec.directions), default=limits.min_context)
+    want_context = max(need, request.context_frames or limits.context)
     return info, engine, limits, want_context
 
 
@@ -278,17 +291,13 @@ def render_shot(spec: ShotSpec, request: ExtendRequest, progress=None) -> ShotOu
         references = reference_crops(banks, engine.reference_faces)
     for direction in spec.directions:
         n = spec.frames_for(direction)
-        if limits.max_frames is not None and n > limits.max_frames:
-            raise UsageError(
-                f"{n} {direction} frames asked; engine {engine.name!r} makes at most {limits.max_frames}",
-                clip=spec.clip,
-            )
         progress.check()
         with timer("decode"):
             context, dropped = _read_context(spec, direction, want_context, progress)
-        if len(context) < limits.min_context:
+        if len(context) < limits.min_context_for(direction):
             raise UsageError(
-                f"only {len(context)} context frames before a cut; engine {engine.name!r} needs {limits.min_context}",
+                f"only {len(context)} context frames before a cut; engine {engine.name!r} needs "
+                f"{limits.min_context_for(direction)} for a {direction}",
                 clip=spec.clip,
             )
         source_scores, context_faces = {}, None

@@ -72,6 +72,13 @@ class EngineLimits:
     max_frames: int | None  # most new frames per request, None: unlimited
     directions: tuple = ("head", "tail")  # what it can make (skyreels-df: tails only)
     refusal: str = ""  # why a direction it cannot make is refused (one line, naming alternatives)
+    # direction -> fewest source frames it needs where that is more than min_context (an LTX head
+    # needs two latents of context, a Wan head one whole latent)
+    direction_context: dict = field(default_factory=dict)
+
+    def min_context_for(self, direction: str) -> int:
+        """The fewest source frames next to the cut a ``direction`` can be made from."""
+        return max(self.min_context, int(self.direction_context.get(direction, 0)))
 
 
 @runtime_checkable

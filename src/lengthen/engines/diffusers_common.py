@@ -464,6 +464,9 @@ class DiffusersEngine:
             max_frames=None,
             directions=tuple(self.directions),
             refusal=self.refusal(),
+            direction_context={
+                d: grid.source_frames_for(self.needed_context(d), rate, native) for d in self.directions
+            },
         )
 
     def refusal(self) -> str:
