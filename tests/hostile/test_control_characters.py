@@ -12,6 +12,7 @@ from lengthen.errors import MediaError, printable
 
 # ESC [ 31 m (colour), ESC ] 0 ; ... BEL (window title), 0x9b (the one-byte CSI of C1), a newline
 HOSTILE = "a\x1b[31mb\x1b]0;pwned\x07c\x9b2Jd\ne"
+FREEZE = ["--engine", "freeze", "--no-faces"]
 RAW = ("\x1b", "\x07", "\x9b")
 
 
@@ -60,3 +61,12 @@ def test_faces_prints_hostile_names_escaped(world, tmp_path):
     assert r.code == 1, r.err  # one input not found, the other scanned and written
     _assert_escaped(r, f"missing{HOSTILE}.mp4", out)  # the error line and the summary line naming DIR
     assert (tmp_path / out / "characters.json").is_file()
+
+
+def test_extend_and_timeline_lines_name_a_hostile_file_escaped(world, tmp_path):
+    shutil.copy(world.clip, tmp_path / f"{HOSTILE}.mp4")  # 30 frames: with --range 5:20 the tail exists
+    r = run_in_process(["extend", f"{HOSTILE}.mp4", "--range", "5:20", "--tail", "4f", *FREEZE, "-o", "out"], tmp_path)
+    assert r.code == 0, r.err
+    assert "used as they are" in r.err and "nothing to generate" in r.out
+    _assert_escaped(r, f"{HOSTILE}.mp4")
+    assert not (tmp_path / "out").exists()

@@ -255,9 +255,9 @@ def run(args) -> int:
         for r in results:
             if not r["ok"] and r.get("install"):
                 print(f"to fix {r['check']}: {r['install']}")
-    import sys
+    from . import say
 
     missing = [r for r in results if r["required"] and not r["ok"]]
     for r in missing:  # the table is on stdout; each missing requirement is also one error line
-        print(f"lengthen doctor: error: {r['check']}: {r['detail']}", file=sys.stderr)
+        say(f"lengthen doctor: error: {r['check']}: {r['detail']}")
     return 1 if missing else 0

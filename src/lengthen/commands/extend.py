@@ -270,15 +270,14 @@ def make_spec(args):
 
 def say_existing(spec, media) -> None:
     """Tell the user which asked-for frames the file already had (used as they are)."""
-    import sys
+    from . import say
 
     existing = spec.metadata.get("existing_frames_used") or []
     if existing:
-        print(
+        say(
             f"lengthen extend: {media}: {' and '.join(existing)}: used as they are, not generated "
             f"(generating {spec.head_frames} head and {spec.tail_frames} tail frames beyond the file's ends; "
-            "--regenerate-existing generates them anyway)",
-            file=sys.stderr,
+            "--regenerate-existing generates them anyway)"
         )
 
 

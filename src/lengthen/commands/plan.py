@@ -66,12 +66,12 @@ def read_and_plan(args, extract_dir=None):
 
 
 def print_problems(plan, command: str) -> None:
-    import sys
+    from . import say
 
     for w in plan.warnings:
-        print(f"lengthen {command}: warning: {w}", file=sys.stderr)
+        say(f"lengthen {command}: warning: {w}")
     for p in plan.problems:
-        print(f"lengthen {command}: skipped {p.describe()}", file=sys.stderr)
+        say(f"lengthen {command}: skipped {p.describe()}")
 
 
 def _cut_cell(spec) -> str:

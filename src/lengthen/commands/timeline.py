@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import say
 from .argtypes import positive_float, positive_int
 from .plan import add_plan_arguments
 
@@ -255,11 +256,11 @@ def run(args) -> int:
     failed = [o for o in outcomes if o.error is not None]
     manifest.record_output(out)  # ours: the next run of the same command may replace it
     for w in warnings:
-        print(f"lengthen timeline: warning: {w}", file=sys.stderr)
+        say(f"lengthen timeline: warning: {w}")
     for note in sorted({f"{o.spec.media}: {n}" for o in outcomes for n in o.report.get("source_notes", ())}):
-        print(f"lengthen timeline: note: {note}", file=sys.stderr)  # VFR conform, HDR (once per media file)
+        say(f"lengthen timeline: note: {note}")  # VFR conform, HDR (once per media file)
     for o in failed:
-        print(f"lengthen timeline: failed {o.error}", file=sys.stderr)
+        say(f"lengthen timeline: failed {o.error}")
     summary = {
         "output": str(out),
         "media_dir": str(media_dir),
