@@ -67,7 +67,7 @@ ABLATION = {  # identity tokens (attention) / identity loss
 def _row(row: dict) -> dict:
     keep = ("psnr4", "identity_mean", "identity_min", "faces_missing", "seam_jump", "motion_energy", "seconds")
     out = {k: row.get(k) for k in keep}
-    for k in ("chosen", "adapt_steps", "engine_seconds"):
+    for k in ("chosen", "adapt_steps", "engine_seconds", "selection"):
         if k in row:
             out[k] = row[k]
     return out

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from lengthen.engines import EngineSettings, GenerateRequest, get_engine
+from lengthen.engines.builtin_settings import BuiltinSettings
+from lengthen.engines.candidates import psnr
 from lengthen.errors import Cancelled
 from lengthen.media.synthetic import stamp_frame
 from lengthen.progress import SilentProgress
@@ -167,21 +169,23 @@ def test_still_shot_holds_the_frame_without_adapting(monkeypatch, cheap_first):
     ctx = np.repeat(texture()[None, :48, :64], 20, axis=0)
     out = get_engine("builtin").generate(request(ctx, n=8, key="still"), SilentProgress())
     sel = out.info["selection"]
-    assert out.info["chosen"] == "freeze" and out.info["adapt_steps"] == 0
+    assert out.info["chosen"] == "freeze" and out.info["adapt_steps"] == 0 and "still" in sel["why"]
     assert sel["adaptation"].startswith("skipped") and sel["held_out_frames"] == 4
-    assert [r["candidate"] for r in sel["candidates"]] == ["freeze", "motion", "motion-slow", "flow-raw"]
+    assert [r["candidate"] for r in sel["candidates"]] == ["freeze", "motion", "motion-slow", "flow-raw", "hedged"]
     assert np.array_equal(out.frames, baseline("freeze", ctx, 8))
 
 
 def test_a_steady_pan_is_continued_and_equals_the_winning_baseline(cheap_first):
-    """8 px per frame, steady: holding the frame loses, a flow candidate wins on the held-out
-    frames, and the engine's frames are exactly that baseline engine's frames."""
-    ctx = panning([4.0] * 19)
+    """2 px per frame, steady: holding the frame loses, a flow candidate wins on the held-out
+    frames by more than the hedge's margin (the motion is certain), and the engine's frames are
+    exactly that baseline engine's frames."""
+    ctx = panning([2.0] * 19)
     out = get_engine("builtin").generate(request(ctx, n=6, key="pan", adapt_steps=0), SilentProgress())
     sel = out.info["selection"]
     scores = {r["candidate"]: r["psnr"] for r in sel["candidates"]}
-    assert out.info["chosen"] == max(scores, key=scores.get) != "freeze"
+    assert out.info["chosen"] == max(scores, key=scores.get) not in ("freeze", "hedged")
     assert scores[out.info["chosen"]] > scores["freeze"] + 3
+    assert scores[out.info["chosen"]] > scores["hedged"] + BuiltinSettings().hedge_margin_db
     assert sel["oracle_psnr"] >= max(scores.values()) - 0.5 and "best PSNR" in sel["why"]
     engine = {"motion": "motion", "flow-raw": "flow-raw"}.get(out.info["chosen"])
     if engine is not None:
@@ -201,10 +205,38 @@ def test_when_adapting_the_learned_candidates_are_scored():
     ctx = panning([4.0] * 19)
     out = get_engine("builtin").generate(request(ctx, n=6, key="pan-learned"), SilentProgress())
     names = [r["candidate"] for r in out.info["selection"]["candidates"]]
-    assert names[4:] == ["learned x0.25", "learned x0.5", "learned x0.75", "learned x1"]
+    assert names[5:] == ["learned x0.25", "learned x0.5", "learned x0.75", "learned x1", "hedged learned"]
     assert out.info["adapt_steps"] == 10 and out.info["selection"]["adaptation"].startswith("forced")
     scores = {r["candidate"]: r["psnr"] for r in out.info["selection"]["candidates"]}
-    assert out.info["chosen"] == max(scores, key=scores.get)
+    assert_hedge_rule(out.info["chosen"], scores)
+
+
+def assert_hedge_rule(chosen: str, scores: dict) -> None:
+    """The winner: the best on the held-out frames, unless it is a crisp one that beats the best
+    hedge by no more than the margin (then that hedge)."""
+    best = max(scores, key=scores.get)
+    hedge = max((n for n in scores if n.startswith("hedged")), key=scores.get)
+    if best == hedge or scores[best] - scores[hedge] > BuiltinSettings().hedge_margin_db:
+        assert chosen == best
+    else:
+        assert chosen == hedge
+
+
+def test_uncertain_motion_is_hedged_and_the_hedge_fits_what_comes_next_best(cheap_first):
+    """A handheld-like shot: the view jerks by a different amount every frame (seeded). No crisp
+    continuation beats the hedge by its margin on the held-out frames, so ``hedged`` is chosen;
+    on the frames that really come next it is closer (PSNR) than each baseline engine's."""
+    rng = np.random.default_rng(3)
+    speeds = list(rng.uniform(0.0, 4.0, 27))
+    shot = panning(speeds)
+    ctx, truth = shot[:20], shot[20:26]
+    out = get_engine("builtin").generate(request(ctx, n=6, key="jerky", adapt_steps=0), SilentProgress())
+    scores = {r["candidate"]: r["psnr"] for r in out.info["selection"]["candidates"]}
+    assert out.info["chosen"] == "hedged" and "hedged" in out.info["selection"]["why"]
+    assert_hedge_rule("hedged", scores)
+    mine = psnr(truth, out.frames)
+    for name in ("freeze", "flow-raw", "motion"):
+        assert mine > psnr(truth, baseline(name, ctx, 6)), name
 
 
 def test_worst_identity_reads_a_face_lost_as_worse(testdata):

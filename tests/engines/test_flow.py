@@ -171,3 +171,43 @@ def test_rigid_faces_follows_the_face_and_is_differentiable():
     assert abs(float(f[0, 20, 19] - f[0, 20, 17]) / 2 - float(f[1, 21, 18] - f[1, 19, 18]) / 2) < 0.02
     out.sum().backward()
     assert disp.grad is not None and disp.grad.abs().sum() > 0
+
+
+def test_hedged_warp_is_the_mean_of_its_hypotheses():
+    """One speed is that warp; speeds 0 and 1 are the mean of the held frame and the warp (the
+    PSNR-optimal frame when either may come next); two flow sets are averaged together."""
+    last = texture(96, 128)
+    flows = np.zeros((3, 2, 24, 32), np.float32)
+    flows[:, 0] = -0.5
+    one = flow.compose_and_warp(last, flows, blur_sigma=1.0)
+    assert np.array_equal(flow.hedged_warp(last, [(flows, (1.0,), 1.0)]), one)
+    assert all(np.array_equal(o, last) for o in flow.hedged_warp(last, [(flows, (0.0,), 1.0)]))
+    mean = (last[None].astype(np.float32) + one) / 2
+    assert np.abs(flow.hedged_warp(last, [(flows, (0.0, 1.0), 1.0)]).astype(np.float32) - mean).max() <= 1.0
+    both = flow.hedged_warp(last, [(flows, (0.0,), 1.0), (flows, (1.0,), 1.0)])
+    assert np.abs(both.astype(np.float32) - mean).max() <= 1.0
+    assert flow.hedged_warp(last, [(flows[:0], (0.0, 1.0), 1.0)]).shape == (0, 96, 128, 3)
+
+
+def test_hedged_warp_caps_the_spread_and_keeps_faces_sharp():
+    """Speeds 0 and 2 around 1: uncapped, the last frame is the mean of the frame held and moved
+    twice as far; capped at 0.25 working px (1 px here), every pixel's two hypotheses are at most
+    1 px either side of the mean speed, so the frame is close to the plain warp. Inside a kept
+    face region the output is the crisp warp (the mask is flat-topped: within 2 levels near the
+    centre)."""
+    last = texture(96, 128)
+    flows = np.zeros((4, 2, 24, 32), np.float32)
+    flows[:, 0] = -0.5  # 2 full px per frame
+    crisp = flow.compose_and_warp(last, flows, blur_sigma=0.0)
+    wide = flow.hedged_warp(last, [(flows, (0.0, 2.0), 0.0)])
+    capped = flow.hedged_warp(last, [(flows, (0.0, 2.0), 0.0)], spread_cap=0.25)
+    inner = (slice(None), slice(20, -20), slice(30, -30))
+    err = lambda a: float(np.abs(a[-1][inner[1:]].astype(float) - crisp[-1][inner[1:]]).mean())  # noqa: E731
+    assert err(capped) < err(wide) / 2
+    kept = flow.hedged_warp(last, [(flows, (0.0, 2.0), 0.0)], keep=(flows, 0.0, [], 1.0), keep_regions=[(16, 12, 5)])
+    # the face centre (65.5, 49.5) full px moves with the crisp warp: 2 px right per frame, 8 after 4
+    face = (-1, slice(46, 54), slice(70, 78))
+    assert np.abs(kept[face].astype(int) - crisp[face]).max() <= 2
+    assert np.abs(wide[face].astype(int) - crisp[face]).max() > 10
+    far = (slice(0, 10), slice(0, 20))
+    assert np.array_equal(kept[-1][far], wide[-1][far])

@@ -279,8 +279,8 @@ class BuiltinEngine:
 
     # -- generate ------------------------------------------------------------------------------
     def generate(self, request: GenerateRequest, progress) -> GenerateResult:
-        from ..flow import compose_and_warp, context_flows, work_size_for
-        from .candidates import Selection, cheap_flows, cheap_recipes, learned_recipes, psnr
+        from ..flow import compose_and_warp, context_flows, hedged_warp, work_size_for
+        from .candidates import Selection, cheap_flows, cheap_recipes, hedge_hypotheses, learned_recipes, psnr
         from .sample import sample
 
         timings: dict[str, float] = {}
@@ -308,10 +308,16 @@ class BuiltinEngine:
         timings["faces"] = round(time.perf_counter() - t1, 3)
         names = {slot: (b.name or b.id) for slot, b in enumerate(usable)}
 
-        def warp(origin, flows, recipe, regions):
+        def warp(origin, flows, recipe, regions, keep=()):
+            """``regions``: faces that move rigidly; ``keep``: faces the ``hedged`` mean keeps sharp."""
             if not recipe.moving:  # zero flow: exact copies of the edge frame, no warp needed
                 return np.repeat(origin[None], len(flows), axis=0)
             faces = list(regions)
+            if recipe.kind == "hedge":
+                crisp = (flows[1], recipe.blur, faces, preset.rigid_face_radius)
+                hypotheses, cap = hedge_hypotheses(flows, preset), preset.hedge_spread_cap * size[0]
+                keep = [(cx, cy, r * preset.hedge_face_radius) for cx, cy, r in keep]
+                return hedged_warp(origin, hypotheses, spread_cap=cap, keep=crisp, keep_regions=keep)
             return compose_and_warp(
                 origin, flows, blur_sigma=recipe.blur, faces=faces, face_radius=preset.rigid_face_radius
             )
@@ -323,6 +329,7 @@ class BuiltinEngine:
         if held:
             origin, truth = frames[origin_i], frames[t_len - held :]
             before = history[:-held]
+            keep_origin = list(self._regions(found, origin_i, (w, h), size).values())
             sel.oracle_psnr = max(
                 psnr(truth, compose_and_warp(origin, history[-held:], blur_sigma=b))
                 for b in sorted({0.0, preset.warp_blur_sigma})
@@ -331,7 +338,7 @@ class BuiltinEngine:
             for r in recipes.values():
                 tc = time.perf_counter()
                 made[r.name] = cheap_flows(r, before, held)
-                outs[r.name] = warp(origin, made[r.name], r, ())
+                outs[r.name] = warp(origin, made[r.name], r, (), keep_origin)
                 sel.rows.append(
                     {"candidate": r.name, "psnr": psnr(truth, outs[r.name]), "seconds": time.perf_counter() - tc}
                 )
@@ -339,7 +346,7 @@ class BuiltinEngine:
             if at_origin:  # rigid faces per character, decided in the face's own box
                 from .candidates import face_box
 
-                mover, _ = sel.best([n for n, r in recipes.items() if r.moving])
+                mover, _ = sel.best([n for n, r in recipes.items() if r.moving and r.crisp])
                 r, flows = recipes[mover], made[mover]
                 for slot, region in at_origin.items():
                     box = face_box(region, (w, h), size)
@@ -356,7 +363,7 @@ class BuiltinEngine:
                         r = recipes[row["candidate"]]
                         if r.moving:
                             tc = time.perf_counter()
-                            row["psnr"] = psnr(truth, warp(origin, made[r.name], r, regions))
+                            row["psnr"] = psnr(truth, warp(origin, made[r.name], r, regions, keep_origin))
                             row["seconds"] += time.perf_counter() - tc
                             row["rigid_faces"] = [names[s] for s in sorted(rigid_slots)]
         timings["candidates"] = round(time.perf_counter() - t2, 3)
@@ -372,6 +379,9 @@ class BuiltinEngine:
         else:
             best_name, best_psnr = sel.best()
             gap = sel.oracle_psnr - best_psnr
+            # a learned winner has to beat the hedge by its margin: adapt only where that is possible
+            hedge = sel.score("hedged")
+            hedge_gap = None if hedge is None else sel.oracle_psnr - hedge
             if preset.always_adapt or learned_forced:
                 want, sel.adaptation = True, "forced (always_adapt / force)"
             elif not budget:
@@ -384,6 +394,13 @@ class BuiltinEngine:
                 sel.adaptation = (
                     f"skipped: {best_name} is within {gap:.2f} dB of the held-out frames' own measured motion "
                     f"({sel.oracle_psnr:.2f} dB); a model cannot do better than that"
+                )
+            elif hedge_gap is not None and hedge_gap <= preset.hedge_margin_db:
+                want = False
+                sel.adaptation = (
+                    f"skipped: even the held-out frames' own measured motion ({sel.oracle_psnr:.2f} dB) beats "
+                    f"hedged by only {hedge_gap:.2f} dB, under the {preset.hedge_margin_db:g} dB a learned "
+                    "correction would need to be chosen instead"
                 )
             else:
                 want = True
@@ -402,12 +419,17 @@ class BuiltinEngine:
                 origin, truth = frames[origin_i], frames[t_len - held :]
                 regions = [r for s, r in self._regions(found, origin_i, (w, h), size).items() if s in rigid_slots]
                 val = context.truncated(held)
+                sampled = {}
                 for r in learned.values():
                     tc = time.perf_counter()
-                    flows = sample(
-                        model, val, held, preset, identity_tokens=tokens, seed=request.seed, residual_scale=r.scale
-                    )
-                    row = {"candidate": r.name, "psnr": psnr(truth, warp(origin, flows.numpy(), r, regions))}
+                    if r.scale not in sampled:
+                        sampled[r.scale] = sample(
+                            model, val, held, preset, identity_tokens=tokens, seed=request.seed, residual_scale=r.scale
+                        ).numpy()
+                    flows = sampled[r.scale]
+                    if r.kind == "hedge":
+                        flows = np.stack([made["flow-raw"], flows])
+                    row = {"candidate": r.name, "psnr": psnr(truth, warp(origin, flows, r, regions, keep_origin))}
                     row["seconds"] = time.perf_counter() - tc
                     if regions:
                         row["rigid_faces"] = [names[s] for s in sorted(rigid_slots)]
@@ -430,12 +452,25 @@ class BuiltinEngine:
             sel.why = f"{sel.chosen}: best PSNR on the {held} held-out frames ({score:.2f} dB" + (
                 f"; next {runner['candidate']} {runner['psnr']:.2f} dB)" if runner else ")"
             )
+            still, hedge = sel.score("freeze"), sel.score("hedged")
+            if still is not None and still >= preset.still_psnr_db:
+                sel.chosen = "freeze"
+                sel.why = f"freeze: the shot is still over the {held} held-out frames ({still:.2f} dB)"
+            elif hedge is not None and recipes[sel.chosen].crisp:
+                hedge_name, hedge = sel.best([n for n, r in recipes.items() if not r.crisp])
+                if score - hedge <= preset.hedge_margin_db:
+                    sel.why = (
+                        f"{hedge_name}: {sel.chosen} beat it by {score - hedge:.2f} dB on the {held} held-out "
+                        f"frames ({score:.2f} against {hedge:.2f}), within the {preset.hedge_margin_db:g} dB that "
+                        "four frames cannot tell from noise"
+                    )
+                    sel.chosen = hedge_name
         chosen = recipes[sel.chosen]
         if not held and preset.rigid_faces:
             rigid_slots = set(found.get(last_i, {}))
 
         t4 = time.perf_counter()
-        if chosen.kind == "learned":
+        if chosen.learned:
             flows = sample(
                 model,
                 context,
@@ -446,12 +481,15 @@ class BuiltinEngine:
                 seed=request.seed,
                 residual_scale=chosen.scale,
             ).numpy()
+            if chosen.kind == "hedge":
+                flows = np.stack([cheap_flows(recipes["flow-raw"], history, request.frames), flows])
         else:
             flows = cheap_flows(chosen, history, request.frames)
         timings["sample"] = round(time.perf_counter() - t4, 3)
         t5 = time.perf_counter()
-        regions = [r for s, r in self._regions(found, last_i, (w, h), size).items() if s in rigid_slots]
-        out = warp(frames[-1], flows, chosen, regions)
+        at_last = self._regions(found, last_i, (w, h), size)
+        regions = [r for s, r in at_last.items() if s in rigid_slots]
+        out = warp(frames[-1], flows, chosen, regions, list(at_last.values()))
         timings["warp"] = round(time.perf_counter() - t5, 3)
         out_faces = None  # the faces found in ``out`` (by the identity guard), for the pipeline's scores
         if preset.identity_guard and usable and chosen.name not in ("motion", "freeze"):
@@ -481,7 +519,7 @@ class BuiltinEngine:
         model_name = (
             f"MotionTransformer {preset.quality} (width {preset.width}, {preset.num_blocks} blocks), "
             "adapted to the shot"
-            if chosen.kind == "learned"
+            if chosen.learned
             else f"{chosen.name} (chosen by self-validation)"
         )
         return GenerateResult(
@@ -500,7 +538,7 @@ class BuiltinEngine:
                 # False: this call adapted the model (the pipeline counts adaptations); None: nothing adapted
                 "adapt_cached": None if source == "none" else source != "adapted",
                 "adapt_source": source,  # adapted | disk cache | memory (an earlier candidate's) | none
-                "residual_scale": chosen.scale if chosen.kind == "learned" else None,
+                "residual_scale": chosen.scale if chosen.learned else None,
                 "rigid_faces": len(regions) if chosen.moving else 0,
                 "identity_tokens": 0 if tokens is None else int(tokens.shape[1]),
                 "seconds": timings,
