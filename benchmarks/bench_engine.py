@@ -22,6 +22,8 @@ Leave-one-clip-out: the engine adapts to each shot from that shot's own known fr
 starts from no weights trained on any clip (see the README on the pretrained prior), so no shot's
 frames, hidden or known, reach another shot's result.
 
+``--still``: instead, the seconds a still shot and a stopping shot cost (freeze and builtin).
+
 ``--ablation``: identity tokens and identity loss on/off (the learned candidate forced, so the
 identity machinery is what differs) on the shots with faces.
 """
@@ -129,6 +131,49 @@ def run_ablation(name: str, spec: EvalSpec, args, work: Path) -> dict:
     return {"shot": name, "rows": rows}
 
 
+def still_clips(work: Path) -> dict[str, EvalSpec]:
+    """Two shots that should cost seconds (``--still``), 96 frames at 24 fps, the last 24 hidden: a
+    Tears of Steel frame held with sensor-like noise, and a push-in over the astronaut photo that
+    stops 20 frames before the cut (then held, with the same noise)."""
+    import numpy as np
+
+    from lengthen.media.reader import read_frames
+    from lengthen.media.synthetic import encode_clip, pan_zoom_frames
+
+    rng = np.random.default_rng(0)
+
+    def noisy(frame):
+        return np.clip(frame.astype(np.float32) + rng.normal(0, 2.0, frame.shape), 0, 255).astype(np.uint8)
+
+    held = read_frames(str(DATA / "tears_of_steel_clip01.mp4"), 100, 1)[0]
+    encode_clip(work / "still.mp4", [noisy(held) for _ in range(96)], "24")
+    from PIL import Image
+
+    photo = np.asarray(Image.open(DATA.parent / "images" / "skimage__astronaut.png").convert("RGB"))
+    push = list(pan_zoom_frames(photo, 52, size=(360, 640), zoom=1.2, pan=0.05))
+    encode_clip(work / "stopping.mp4", [noisy(f) for f in push + [push[-1]] * 44], "24")
+    return {
+        "still": EvalSpec(str(work / "still.mp4"), 0, 95, 24),
+        "stopping": EvalSpec(str(work / "stopping.mp4"), 0, 95, 24),
+    }
+
+
+def run_still(args, work: Path) -> None:
+    """``--still``: freeze and builtin on the two still shots, seconds through the whole pipeline."""
+    print("\n### still and stopping shots (24 frames, the whole pipeline: decode, faces, engine, encode)\n")
+    print("| shot | engine | seconds | engine seconds | chosen | adaptation |\n|---|---|---|---|---|---|")
+    for name, spec in still_clips(work).items():
+        settings = EngineSettings(quality=args.quality, adapt_steps=args.adapt_steps)
+        req = ExtendRequest(scan_faces=not args.no_faces, audio=False, credentials=False, settings=settings)
+        res = evaluate(spec, ["freeze", "builtin"], req, work / name)
+        for engine in ("freeze", "builtin"):
+            row = res["rows"][engine]
+            sel = row.get("selection") or {}
+            spent = (row.get("engine_seconds") or {}).get("total", "-")
+            adaptation = sel.get("adaptation", "-")
+            print(f"| {name} | {engine} | {row['seconds']:.2f} | {spent} | {row.get('chosen', '-')} | {adaptation} |")
+
+
 def fmt(v) -> str:
     return "-" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v))
 
@@ -181,6 +226,7 @@ def main() -> None:
     ap.add_argument("--no-faces", action="store_true")
     ap.add_argument("--ablation", action="store_true", help="identity tokens / loss on and off instead")
     ap.add_argument("--json", default=None, help="write the rows here too")
+    ap.add_argument("--still", action="store_true", help="instead: the cost of a still and a stopping shot")
     ap.add_argument("--prior", default=None, help="start adaptation from this motion prior (folder or name)")
     ap.add_argument("--force", default=None, help="use this builtin candidate whatever self-validation says")
     ap.add_argument("--baselines-from", default=None, help="reuse the baseline rows of an earlier --json")
@@ -201,6 +247,11 @@ def main() -> None:
         print(f"builtin preset: pretrained {args.prior}, force {args.force}")
     results = []
     t0 = time.perf_counter()
+    if args.still:
+        with tempfile.TemporaryDirectory() as tmp:
+            run_still(args, Path(tmp))
+        print(f"\n{time.perf_counter() - t0:.0f} s in all; load average at end {os.getloadavg()[0]:.1f}")
+        return
     for name, spec in shots.items():
         with tempfile.TemporaryDirectory() as tmp:
             run = run_ablation if args.ablation else run_shot

@@ -40,7 +40,6 @@ from lengthen.engines.candidates import cheap_flows, cheap_recipes, hedge_hypoth
 from lengthen.media.reader import read_frames  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "video"
-SHARED = ROOT.parent / "shared" / "testdata" / "video"
 TEARS, OPENMPF = DATA / "tears_of_steel_clip01.mp4", DATA / "openmpf__video_01.mp4"
 # (media, first frame, last frame + 1 of one continuous shot, cut of the bench_engine shot)
 SHOTS = {
@@ -50,7 +49,7 @@ SHOTS = {
     "openmpf": (OPENMPF, 0, 90, 66),
     "openmpf-1s": (DATA / "openmpf__video_01_h265_aac.mp4", 0, 31, 23),
 }
-EXTRA = {"openmpf-02": (SHARED / "openmpf__video_02.mp4", 0, 521, None)}
+EXTRA = {"openmpf-02": ("openmpf__video_02.mp4", 0, 521, None)}  # in --shared, when it is there
 BASELINES = ("freeze", "flow-raw", "motion")
 CRISP = ("freeze", "motion", "motion-slow", "flow-raw")
 # speed sets of the hedge (raw flow, motion prior) the leave-one-out picks from
@@ -68,7 +67,9 @@ def windows(args) -> list[dict]:
     preset = BuiltinSettings.preset("draft")
     recipes = {r.name: r for r in cheap_recipes(preset)}
     shots = dict(SHOTS)
-    shots.update({k: v for k, v in EXTRA.items() if v[0].exists()})
+    for name, (file, *rest) in EXTRA.items():
+        if (Path(args.shared) / file).is_file():
+            shots[name] = (Path(args.shared) / file, *rest)
     rows = []
     for name, (media, first, end, cut_of_bench) in shots.items():
         frames = read_frames(str(media), first, end - first)
@@ -111,7 +112,7 @@ def regret(row: dict, name: str) -> float:
 
 
 def stats(values) -> str:
-    v = np.asarray(values, dtype=float)
+    v = np.asarray(list(values), dtype=float)
     return f"{v.mean():+.2f} | {np.percentile(v, 10):+.2f} | {v.min():+.2f}"
 
 
@@ -134,6 +135,7 @@ def report(rows: list[dict], frames: int) -> None:
     at = {(r["shot"], r["cut"]): r for r in rows}
     print("| rule | regret mean | 10th pct | worst | vs `motion` | cuts |\n|---|---|---|---|---|---|")
     rules = [("best crisp candidate", None)] + [(f"hedged unless beaten by > {m:g} dB", m) for m in (0, 1, 2, 3)]
+    rules.append(("always hedged", float("inf")))
     for label, margin in rules:
         got = []
         for r in rows:
@@ -165,14 +167,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--step", type=int, default=2, help="frames between cuts (video_02: 8)")
     ap.add_argument("--frames", type=int, default=4, help="frames scored after each cut")
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "testdata" / "video"), help="video_02's folder")
+    ap.add_argument("--json", default=None, help="write every cut's scores here")
+    ap.add_argument("--from-json", default=None, help="print the tables of an earlier --json")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    rows = windows(args)
-    report(rows, args.frames)
-    print(f"\n{time.perf_counter() - t0:.0f} s, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    rows = json.loads(Path(args.from_json).read_text()) if args.from_json else windows(args)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+    report(rows, args.frames)
+    print(f"\n{time.perf_counter() - t0:.0f} s, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

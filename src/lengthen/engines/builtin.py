@@ -453,9 +453,14 @@ class BuiltinEngine:
                 f"; next {runner['candidate']} {runner['psnr']:.2f} dB)" if runner else ")"
             )
             still, hedge = sel.score("freeze"), sel.score("hedged")
-            if still is not None and still >= preset.still_psnr_db:
+            if still is not None and (
+                still >= preset.still_psnr_db or sel.oracle_psnr - still <= preset.skip_margin_db
+            ):
                 sel.chosen = "freeze"
-                sel.why = f"freeze: the shot is still over the {held} held-out frames ({still:.2f} dB)"
+                sel.why = (
+                    f"freeze: the shot is still over the {held} held-out frames ({still:.2f} dB; their own "
+                    f"measured motion {sel.oracle_psnr:.2f} dB)"
+                )
             elif hedge is not None and recipes[sel.chosen].crisp:
                 hedge_name, hedge = sel.best([n for n, r in recipes.items() if not r.crisp])
                 if score - hedge <= preset.hedge_margin_db:

@@ -16,12 +16,12 @@ is scored by PSNR (mean over the ``H`` frames, full resolution) against the real
 - ``learned xA``: the adapted model's correction on the prior at scale ``A`` (``learned_scales``);
 - ``hedged learned``: ``hedged`` with the learned correction in full in place of the motion prior.
 
-Four held-out frames are a noisy judge of which *crisp* continuation comes next: over 205 windows
-of six real shots (``benchmarks/bench_candidates.py --windows``) choosing the best crisp candidate
-on the frames before each window lost 0.87 dB on average to the best of ``freeze`` / ``flow-raw`` /
-``motion`` on the window itself, while ``hedged`` alone came out 0.06 dB above it. So ``hedged``
-is the default winner, and another candidate replaces it only when it beats it on the held-out
-frames by more than ``hedge_margin_db``.
+Four held-out frames are a noisy judge of which *crisp* continuation comes next: over the cuts of
+six real shots (``benchmarks/bench_windows.py``) choosing the best crisp candidate on the 4 frames
+before each cut lost 0.87 dB on average to the best of ``freeze`` / ``flow-raw`` / ``motion`` at
+the cut itself (which no method knows in advance), while ``hedged`` lost 0.05. So a hedge is the
+default winner, and a crisp candidate replaces it only when it beats the best hedge on the
+held-out frames by more than ``hedge_margin_db``.
 
 The cheap candidates reproduce the baseline engines frame for frame (same flows, same warp), so
 when one of them wins the engine's frames *are* that baseline's. Each character's face found at
