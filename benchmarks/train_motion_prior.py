@@ -1,7 +1,7 @@
 """Train the built-in engine's motion prior once: the weights per-shot adaptation starts from.
 
     python benchmarks/train_motion_prior.py --out DIR [--steps N] [--minutes M] [--videos 48]
-        [--real tears openmpf] [--exclude CLIP ...] [--quality draft] [--seed 0]
+        [--real tears openmpf] [--exclude CLIP ...] [--quality draft] [--seed 0] [--half]
 
 Corpus (all of it redistributable, all of it rebuilt by this script, nothing downloaded):
 - procedurally generated videos (``synthetic_video``): a textured background and 1-3 textured
@@ -152,6 +152,7 @@ def main() -> None:
     ap.add_argument("--quality", default="draft")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--half", action="store_true", help="store the weights as float16 (half the size)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     # pretrained=None: the draft preset now starts from the shipped prior, and a prior is trained
@@ -211,6 +212,8 @@ def main() -> None:
             print(f"step {step} loss(last 25) {np.mean(losses[-25:]):.4f} {took:.0f} s", flush=True)
     seconds = time.perf_counter() - start
     out = Path(args.out)
+    if args.half:  # half the file; the engine loads it into its float32 model
+        model = model.to(torch.float16)
     model.save_pretrained(out, safe_serialization=True)
     (out / "loss.csv").write_text("step,loss\n" + "".join(f"{i + 1},{v:.5f}\n" for i, v in enumerate(losses)))
     info = {
@@ -222,6 +225,7 @@ def main() -> None:
         "lr": args.lr,
         "seed": args.seed,
         "started_from": "scratch",
+        "stored_as": "float16" if args.half else "float32",
         "videos": [name for name, _ in corpus],
         "excluded": args.exclude,
         "load_average": os.getloadavg()[0],

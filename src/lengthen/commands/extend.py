@@ -22,7 +22,8 @@ def add_engine_options(p) -> None:
     g.add_argument(
         "--engine",
         default=None,
-        help="builtin (default: adapts a motion diffusion model to the shot, CPU ok), "
+        help="builtin (default: continues the shot the way its own last frames prove best, adapting a motion "
+        "diffusion model to it when that can pay; CPU ok), "
         "motion (instant flow extrapolation), freeze, wan-vace, ltx, skyreels-df (GPU; see `lengthen models`)",
     )
     g.add_argument(

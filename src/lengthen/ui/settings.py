@@ -10,7 +10,7 @@ from ..engines.base import ENGINES, QUALITIES
 from ..errors import LengthenError
 
 ENGINE_NOTES = {
-    "builtin": "CPU: learns this shot's motion, then generates (no download)",
+    "builtin": "CPU: continues the shot as its own last frames prove best (no download)",
     "motion": "CPU: continues the shot's measured motion",
     "flow-raw": "CPU: raw optical-flow extrapolation (baseline)",
     "freeze": "holds the edge frame (fastest; a baseline)",
