@@ -262,6 +262,11 @@ def test_adaptation_starts_from_a_pretrained_prior(settings, tmp_path):
     assert (tmp_path / "prior" / "diffusion_pytorch_model.safetensors").is_file()
     started, _ = build_models(replace(settings, pretrained=str(tmp_path / "prior"), seed=5))
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), started.state_dict().values()))
+    # stored as float16 (train_motion_prior.py --half: half the file), loaded into the float32 model
+    model.to(torch.float16).save_pretrained(tmp_path / "half", safe_serialization=True)
+    half, _ = build_models(replace(settings, pretrained=str(tmp_path / "half"), seed=5))
+    for a, b in zip(model.state_dict().values(), half.state_dict().values()):
+        assert b.dtype == torch.float32 and torch.equal(a.float(), b)
     with pytest.raises(EngineError, match="width"):
         build_models(replace(settings, width=64, pretrained=str(tmp_path / "prior")))
     with pytest.raises(EngineError, match="not found"):
