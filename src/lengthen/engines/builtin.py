@@ -280,7 +280,15 @@ class BuiltinEngine:
     # -- generate ------------------------------------------------------------------------------
     def generate(self, request: GenerateRequest, progress) -> GenerateResult:
         from ..flow import compose_and_warp, context_flows, hedged_warp, work_size_for
-        from .candidates import Selection, cheap_flows, cheap_recipes, hedge_hypotheses, learned_recipes, psnr
+        from .candidates import (
+            Selection,
+            cheap_flows,
+            cheap_recipes,
+            hedge_hypotheses,
+            hedge_stack,
+            learned_recipes,
+            psnr,
+        )
         from .sample import sample
 
         timings: dict[str, float] = {}
@@ -314,7 +322,8 @@ class BuiltinEngine:
                 return np.repeat(origin[None], len(flows), axis=0)
             faces = list(regions)
             if recipe.kind == "hedge":
-                crisp = (flows[1], recipe.blur, faces, preset.rigid_face_radius)
+                # faces are the motion prior's crisp warp (the last flows), whatever the hedge's centre
+                crisp = (flows[-1], recipe.blur, faces, preset.rigid_face_radius)
                 hypotheses, cap = hedge_hypotheses(flows, preset), preset.hedge_spread_cap * size[0]
                 keep = [(cx, cy, r * preset.hedge_face_radius) for cx, cy, r in keep]
                 return hedged_warp(origin, hypotheses, spread_cap=cap, keep=crisp, keep_regions=keep)
@@ -428,7 +437,7 @@ class BuiltinEngine:
                         ).numpy()
                     flows = sampled[r.scale]
                     if r.kind == "hedge":
-                        flows = np.stack([made["flow-raw"], flows])
+                        flows = hedge_stack(made["flow-raw"], flows, made["motion"])
                     row = {"candidate": r.name, "psnr": psnr(truth, warp(origin, flows, r, regions, keep_origin))}
                     row["seconds"] = time.perf_counter() - tc
                     if regions:
@@ -487,7 +496,8 @@ class BuiltinEngine:
                 residual_scale=chosen.scale,
             ).numpy()
             if chosen.kind == "hedge":
-                flows = np.stack([cheap_flows(recipes["flow-raw"], history, request.frames), flows])
+                raw, motion = (cheap_flows(recipes[n], history, request.frames) for n in ("flow-raw", "motion"))
+                flows = hedge_stack(raw, flows, motion)
         else:
             flows = cheap_flows(chosen, history, request.frames)
         timings["sample"] = round(time.perf_counter() - t4, 3)

@@ -82,10 +82,16 @@ def cheap_recipes(preset) -> list[Recipe]:
 
 
 def hedge_hypotheses(flows: np.ndarray, preset) -> list:
-    """``cheap_flows``' stacked (raw, motion) flows of the ``hedged`` candidate -> the hypotheses
-    of ``flow.hedged_warp``."""
-    raw, motion = flows
-    return [(raw, preset.hedge_raw_scales, 0.0), (motion, preset.hedge_motion_scales, preset.warp_blur_sigma)]
+    """A hedge's stacked flows (raw, centre[, motion prior]) -> the hypotheses of
+    ``flow.hedged_warp``: the raw flow at ``hedge_raw_scales``, the centre (the motion prior, or
+    the learned correction) at ``hedge_motion_scales``."""
+    return [(flows[0], preset.hedge_raw_scales, 0.0), (flows[1], preset.hedge_motion_scales, preset.warp_blur_sigma)]
+
+
+def hedge_stack(raw: np.ndarray, centre: np.ndarray, motion: np.ndarray | None = None) -> np.ndarray:
+    """A hedge's flows as one array: raw, centre and the motion prior that faces follow (the last;
+    ``hedged`` has the prior as its centre, so two suffice)."""
+    return np.stack([raw, centre] + ([] if motion is None else [motion]))
 
 
 def learned_recipes(preset) -> list[Recipe]:
@@ -99,11 +105,11 @@ def learned_recipes(preset) -> list[Recipe]:
 def cheap_flows(recipe: Recipe, history: np.ndarray, n: int) -> np.ndarray:
     """``(n, 2, h, w)`` flows after ``history`` (backward flows, generation order, working px), as
     the ``freeze`` / ``flow-raw`` / ``motion`` engines make them; for ``hedged`` ``(2, n, 2, h, w)``:
-    its raw and motion-prior flows."""
+    its raw and motion-prior flows (``hedge_stack``)."""
     h, w = history.shape[-2:]
     if recipe.kind == "hedge":
         raw = flowlib.extrapolate_flows(history, n, window=1, smooth=0.0, damping=1.0, blur_sigma=0.0)
-        return np.stack([raw, flowlib.extrapolate_flows(history, n, damping=recipe.damping)])
+        return hedge_stack(raw, flowlib.extrapolate_flows(history, n, damping=recipe.damping))
     if recipe.kind == "freeze" or n == 0:
         return np.zeros((n, 2, h, w), dtype=np.float32)
     if recipe.kind == "raw":
