@@ -273,15 +273,21 @@ def test_adaptation_starts_from_a_pretrained_prior(settings, tmp_path):
         build_models(replace(settings, pretrained="no-such-prior"))
 
 
-def test_the_draft_preset_starts_from_the_shipped_motion_prior():
-    """The package ships the draft prior (safetensors, a few MB, trained by
-    benchmarks/train_motion_prior.py; model card beside it): draft adaptation starts from it."""
+@pytest.mark.parametrize("quality", ["draft", "normal"])
+def test_the_preset_starts_from_its_shipped_motion_prior(quality):
+    """The package ships the draft and normal priors (safetensors, a few MB, trained from scratch
+    by benchmarks/train_motion_prior.py, which training.json records; model card beside each):
+    adaptation at that quality starts from them."""
+    import json
+
     from lengthen.engines.adapt import prior_path
 
-    folder = prior_path("draft")
+    folder = prior_path(quality)
     weights = folder / "diffusion_pytorch_model.safetensors"
     assert weights.is_file() and 1e6 < weights.stat().st_size < 10e6 and (folder / "README.md").is_file()
-    model, _ = build_models(BuiltinSettings.preset("draft"))
+    assert json.loads((folder / "training.json").read_text())["started_from"] == "scratch"
+    model, _ = build_models(BuiltinSettings.preset(quality))
     assert float(model.patch_out.weight.detach().abs().sum()) > 0  # a fresh model's output layer is all zeros
-    fresh, _ = build_models(BuiltinSettings.preset("draft", pretrained=None))
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    fresh, _ = build_models(BuiltinSettings.preset(quality, pretrained=None))
     assert float(fresh.patch_out.weight.detach().abs().sum()) == 0
