@@ -5,7 +5,8 @@ of real shots (prints tables). The study behind the ``hedged`` candidate and its
 
 Every shot (the shippable clips in tests/data, cut into their single shots, plus
 ``openmpf__video_02.mp4`` from ``../shared/testdata`` when it is there) is cut at many points
-(every ``--step`` frames, every 8th on video_02, and at each ``bench_engine.py`` shot's own cut).
+(every ``--step`` frames, every 8th on video_02, each with the cut 4 frames before it, and at each
+``bench_engine.py`` shot's own cut).
 At each cut every candidate continues the shot from the 8 frames before it, exactly as the engine
 makes it (``engines.candidates``, the draft preset), and is scored by the PSNR of the next
 ``--frames`` real frames. Tables:
@@ -78,6 +79,7 @@ def windows(args) -> list[dict]:
         cap = preset.hedge_spread_cap * size[0]
         step = 8 if end - first > 200 else args.step
         cuts = set(range(10, len(frames) - args.frames + 1, step))
+        cuts |= {c - 4 for c in cuts if c >= 14}  # the cut 4 frames earlier: what the engine holds out
         if cut_of_bench is not None:
             cuts.add(cut_of_bench - first)
         for cut in sorted(cuts):

@@ -339,15 +339,16 @@ def hedged_warp(
     over them, i.e. the PSNR-optimal prediction; it looks like a motion blur along the motion).
 
     ``hypotheses``: ``[(flows (N, 2, h, w), scales, blur_sigma), ...]``: each flow set's composed
-    displacement ``D`` is taken at every speed in ``scales`` (0 = the frame held). ``spread_cap``
-    (working px): each pixel's hypotheses lie at most this far from their set's mean speed, so a
-    long extension is blurred like a shutter, not smeared across the frame. ``keep``: ``(flows,
-    blur_sigma, faces,
-    face_radius)`` of one crisp warp (``faces``: its rigid face regions) that replaces the mean
-    within ``keep_regions`` (face regions ``(cx, cy, r)``, followed through that warp, fading out to
-    the mean between ``r`` and ``2 r``; ``faces`` move
-    rigidly with :func:`rigid_faces` at ``face_radius``): faces stay sharp, so they stay the same
-    person. Returns uint8 ``(N, H, W, 3)``.
+    displacement ``D`` (blurred by ``blur_sigma`` working px, as :func:`warp_torch` blurs it) is
+    taken at every speed in ``scales`` (0 = the frame held). ``spread_cap`` (working px): every
+    hypothesis lies at most this far from the mean of all of them, pixel by pixel, so however long
+    the extension the frame is blurred like a shutter around one path, never split into copies.
+    ``keep``: ``(flows, blur_sigma, faces, face_radius)`` of one crisp warp (``faces``: its rigid
+    face regions, :func:`rigid_faces` at ``face_radius``) that replaces the mean within
+    ``keep_regions`` (face regions ``(cx, cy, r)`` followed through that warp, exactly out to ``r``,
+    fading out by ``2 r``): faces stay sharp, so they stay the same person. Frames are made
+    ``chunk`` at a time (memory: a few full-resolution displacement fields per chunk). Returns
+    uint8 ``(N, H, W, 3)``.
     """
     import cv2
     import torch
@@ -357,18 +358,14 @@ def hedged_warp(
     if n == 0:
         return np.zeros((0, *last_frame.shape), dtype=np.uint8)
     H, W = last_frame.shape[:2]
-    image = torch.from_numpy(np.ascontiguousarray(last_frame)).permute(2, 0, 1).float().unsqueeze(0)
-    sets = []
     with torch.no_grad():
+        speeds = []  # (blurred composed displacement (n 2 h w), speed) per hypothesis
         for flows, scales, blur in hypotheses:
             disp = compose_displacements(torch.from_numpy(np.ascontiguousarray(flows, dtype=np.float32)))
-            centre = float(np.mean(scales))
-            widest = max(abs(s - centre) for s in scales)
-            limit = torch.ones_like(disp[:, :1])
-            if spread_cap is not None and widest > 0:
-                limit = (spread_cap / (disp.norm(dim=1, keepdim=True) * widest + 1e-6)).clamp(max=1.0)
-            sets.append((disp, centre, limit, tuple(scales), blur))
-        crisp = mask = None
+            disp = gaussian_blur(disp, blur)
+            speeds += [(disp, float(k)) for k in scales]
+        centre = sum(k * d for d, k in speeds) / len(speeds)
+        crisp = m = None
         if keep is not None and len(keep_regions):
             flows, _, faces, face_radius = keep
             crisp = compose_displacements(torch.from_numpy(np.ascontiguousarray(flows, dtype=np.float32)))
@@ -377,35 +374,30 @@ def hedged_warp(
             for region in keep_regions:  # exactly the crisp warp within the radius, fading out over half of it
                 u, v, _ = _follow_region(crisp, region)
                 m = torch.maximum(m, torch.exp(-((((u * u + v * v).sqrt() - 1).clamp(min=0) / 0.5) ** 2)))
-            mask = F.interpolate(m[:, None], size=(H, W), mode="bilinear", align_corners=False)  # n 1 H W
         # OpenCV's remap samples as warp_torch does (pixel centres, bilinear, borders repeated) at a
         # tenth of grid_sample's cost on a CPU; it matters, a 1080p frame is sampled ~11 times
         ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
         source = np.ascontiguousarray(last_frame)
+        image = torch.from_numpy(source).permute(2, 0, 1).float().unsqueeze(0)
         out = []
         for s in range(0, n, chunk):
             e = min(n, s + chunk)
-            acc, count = np.zeros((e - s, H, W, 3), np.float32), 0
-            for disp, centre, limit, scales, blur in sets:
-                # every speed's displacement is c * D + (k - c) * (limit * D): the two upsampled once
-                d = disp[s:e]
-                full = upsample_displacement(d, (W, H), blur).numpy()
-                spread = upsample_displacement(limit[s:e] * d, (W, H), blur).numpy()
-                for k in scales:
-                    count += 1
-                    if k == 0 and spread_cap is None:
-                        acc += source
-                        continue
-                    for i in range(e - s):
-                        u = centre * full[i] + (k - centre) * spread[i]
-                        acc[i] += cv2.remap(
-                            source, xs + u[0], ys + u[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-                        )
-            acc /= count
+            acc = np.zeros((e - s, H, W, 3), np.float32)
+            middle = upsample_displacement(centre[s:e], (W, H)).numpy()
+            for disp, k in speeds:
+                off = k * disp[s:e] - centre[s:e]
+                if spread_cap is not None:
+                    off = off * (spread_cap / (off.norm(dim=1, keepdim=True) + 1e-6)).clamp(max=1.0)
+                full = middle + upsample_displacement(off, (W, H)).numpy()
+                for i in range(e - s):
+                    acc[i] += cv2.remap(
+                        source, xs + full[i, 0], ys + full[i, 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+                    )
+            acc /= len(speeds)
             if crisp is not None:
                 sharp = warp_torch(image, crisp[s:e].unsqueeze(0), keep[1])[0].permute(0, 2, 3, 1).numpy()
-                m = mask[s:e].permute(0, 2, 3, 1).numpy()
-                acc += m * (sharp - acc)
+                mask = F.interpolate(m[s:e, None], size=(H, W), mode="bilinear", align_corners=False)
+                acc += mask.permute(0, 2, 3, 1).numpy() * (sharp - acc)
             out.append(np.clip(np.rint(acc), 0, 255).astype(np.uint8))
     return np.concatenate(out)
 

@@ -193,6 +193,45 @@ def test_a_steady_pan_is_continued_and_equals_the_winning_baseline(cheap_first):
     assert out.info["adapt_steps"] == 0 and out.info["residual_scale"] is None
 
 
+def test_a_slow_clean_pan_is_not_held_as_still(cheap_first):
+    """0.2 px per frame: holding scores above the still threshold (40 dB), but the flows fit the
+    held-out frames far better, so the shot is not treated as still."""
+    import cv2
+
+    big = cv2.GaussianBlur(texture(), (0, 0), 3)  # a soft picture: holding it still scores high
+    shift = lambda x: cv2.warpAffine(big, np.float32([[1, 0, -x], [0, 1, 0]]), big.shape[1::-1])  # noqa: E731
+    ctx = np.stack([shift(20 + 0.2 * i)[30:78, 20:84] for i in range(20)])  # sub-pixel: 0.2 px per frame
+    out = get_engine("builtin").generate(request(ctx, n=6, key="slow", adapt_steps=0), SilentProgress())
+    scores = {r["candidate"]: r["psnr"] for r in out.info["selection"]["candidates"]}
+    assert scores["freeze"] >= 40 and max(scores.values()) > scores["freeze"] + 3
+    assert out.info["chosen"] != "freeze" and "still" not in out.info["selection"]["why"]
+    assert_hedge_rule(out.info["chosen"], scores)
+
+
+@pytest.mark.parametrize("name", ["hedged", "hedged learned", "learned x1"])
+def test_every_candidate_can_be_forced(cheap_first, monkeypatch, name):
+    """``force`` picks any candidate, the learned ones too (adaptation then runs even where the
+    cheap candidates would skip it)."""
+    from dataclasses import replace
+
+    from lengthen.engines import builtin_settings
+
+    tiny = builtin_settings.PRESETS["tiny"]
+    monkeypatch.setitem(builtin_settings.PRESETS, "tiny", replace(tiny, force=name))
+    ctx = np.repeat(texture()[None, :48, :64], 20, axis=0)  # a still shot: nothing would adapt
+    out = get_engine("builtin").generate(request(ctx, n=4, key=f"forced-{name}"), SilentProgress())
+    assert out.info["chosen"] == name and "forced" in out.info["selection"]["why"]
+    assert out.frames.shape == (4, 48, 64, 3)
+    assert (out.info["adapt_steps"] > 0) == name.startswith(("learned", "hedged learned"))
+
+
+def test_a_shot_too_short_to_hold_out_is_hedged(cheap_first):
+    """Too few frames to hold any out: the hedge, the best guess over many real shots."""
+    ctx = panning([2.0] * 5)[:6]
+    out = get_engine("builtin").generate(request(ctx, n=4, key="short", adapt_steps=0), SilentProgress())
+    assert out.info["selection"]["held_out_frames"] == 0 and out.info["chosen"] == "hedged"
+
+
 def test_a_shot_that_stops_is_held_not_carried_on(cheap_first):
     """The pan stops 6 frames before the cut: the held-out frames are still, so continuing the
     earlier motion loses to holding (or slowing to a stop), and nothing is adapted."""

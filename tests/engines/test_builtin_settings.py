@@ -47,6 +47,11 @@ def test_overrides_and_round_trip():
         dict(motion_damping=0.0),
         dict(identity_grad_ratio=-1),
         dict(sigma_one_fraction=1.5),
+        dict(hedge_raw_scales=()),
+        dict(hedge_motion_scales=(-0.5, 1.0)),
+        dict(hedge_spread_cap=0.0),
+        dict(hedge_margin_db=-1.0),
+        dict(hedge_face_radius=0.0),
     ],
 )
 def test_bad_values_are_usage_errors(bad):

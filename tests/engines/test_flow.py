@@ -189,6 +189,32 @@ def test_hedged_warp_is_the_mean_of_its_hypotheses():
     assert flow.hedged_warp(last, [(flows[:0], (0.0, 1.0), 1.0)]).shape == (0, 96, 128, 3)
 
 
+def test_hedged_warp_samples_like_the_crisp_warp_at_fractional_shifts():
+    """OpenCV's remap (the hedge) and grid_sample (the crisp warp) agree at sub-pixel shifts too."""
+    last = texture(96, 128)
+    flows = np.zeros((3, 2, 24, 32), np.float32)
+    flows[:, 0], flows[:, 1] = -0.37, 0.21  # 1.48 and 0.84 full px per frame
+    one = flow.compose_and_warp(last, flows, blur_sigma=1.0)
+    assert np.abs(flow.hedged_warp(last, [(flows, (1.0,), 1.0)]).astype(int) - one).max() <= 1
+
+
+def test_hedged_warp_stays_one_path_over_a_long_extension():
+    """96 frames of a steady pan from two flow sets that drift apart (one damped): with the cap
+    every hypothesis stays near their common mean, so the last frame is one blurred copy of the
+    picture (close to the warp at the mean speed), not two copies far apart."""
+    last = texture(96, 128)
+    steady = np.zeros((96, 2, 24, 32), np.float32)
+    steady[:, 0] = -0.05  # 0.2 full px per frame: 19 px after 96 frames
+    damped = steady * (0.97 ** np.arange(1, 97, dtype=np.float32))[:, None, None, None]
+    hyps = [(steady, (0.0, 0.5, 1.0, 1.5), 0.0), (damped, (0.5, 1.0), 0.0)]
+    wide = flow.hedged_warp(last, hyps)[-1].astype(float)
+    capped = flow.hedged_warp(last, hyps, spread_cap=0.25)[-1].astype(float)  # 1 full px
+    shift = (0.0 + 0.5 + 1.0 + 1.5) / 6 * 19.2 + (0.5 + 1.0) / 6 * 19.2 * np.mean(0.97 ** np.arange(1, 97))
+    mean_warp = flow.compose_and_warp(last, steady[-1:] * shift / 19.2 * 96, blur_sigma=0.0)[0].astype(float)
+    inner = (slice(10, -10), slice(40, -10))
+    assert np.abs(capped - mean_warp)[inner].mean() < np.abs(wide - mean_warp)[inner].mean() / 2
+
+
 def test_hedged_warp_caps_the_spread_and_keeps_faces_sharp():
     """Speeds 0 and 2 around 1: uncapped, the last frame is the mean of the frame held and moved
     twice as far; capped at 0.25 working px (1 px here), every pixel's two hypotheses are at most

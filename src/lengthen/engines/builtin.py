@@ -311,7 +311,7 @@ class BuiltinEngine:
         found: dict = {}
         origin_i, last_i = t_len - held - 1, t_len - 1
         t1 = time.perf_counter()
-        if preset.rigid_faces and usable:
+        if usable:  # faces: tried rigid (rigid_faces), kept sharp by the hedge, checked by the guard
             self._detect(frames, usable, [origin_i, last_i] if held else [last_i], found, progress)
         timings["faces"] = round(time.perf_counter() - t1, 3)
         names = {slot: (b.name or b.id) for slot, b in enumerate(usable)}
@@ -352,7 +352,7 @@ class BuiltinEngine:
                     {"candidate": r.name, "psnr": psnr(truth, outs[r.name]), "seconds": time.perf_counter() - tc}
                 )
             at_origin = self._regions(found, origin_i, (w, h), size)
-            if at_origin:  # rigid faces per character, decided in the face's own box
+            if at_origin and preset.rigid_faces:  # rigid faces per character, decided in the face's own box
                 from .candidates import face_box
 
                 mover, _ = sel.best([n for n, r in recipes.items() if r.moving and r.crisp])
@@ -378,7 +378,7 @@ class BuiltinEngine:
         timings["candidates"] = round(time.perf_counter() - t2, 3)
 
         # adapt only when a model can still win
-        learned_forced = preset.force is not None and preset.force.startswith("learned")
+        learned_forced = preset.force in {r.name for r in learned_recipes(preset)}
         budget = preset.adapt_steps != 0 and (preset.adapt_seconds is None or preset.adapt_seconds > 0)
         if not preset.validate:
             want, sel.adaptation = True, "no self-validation (validate off): the learned correction is used"
@@ -388,9 +388,6 @@ class BuiltinEngine:
         else:
             best_name, best_psnr = sel.best()
             gap = sel.oracle_psnr - best_psnr
-            # a learned winner has to beat the hedge by its margin: adapt only where that is possible
-            hedge = sel.score("hedged")
-            hedge_gap = None if hedge is None else sel.oracle_psnr - hedge
             if preset.always_adapt or learned_forced:
                 want, sel.adaptation = True, "forced (always_adapt / force)"
             elif not budget:
@@ -400,16 +397,10 @@ class BuiltinEngine:
                 sel.adaptation = f"skipped: {best_name} already fits the held-out frames ({best_psnr:.2f} dB)"
             elif gap <= preset.skip_margin_db:
                 want = False
+                fits = f"is within {gap:.2f} dB of" if gap > 0 else "fits them at least as well as"
                 sel.adaptation = (
-                    f"skipped: {best_name} is within {gap:.2f} dB of the held-out frames' own measured motion "
+                    f"skipped: {best_name} {fits} the held-out frames' own measured motion "
                     f"({sel.oracle_psnr:.2f} dB); a model cannot do better than that"
-                )
-            elif hedge_gap is not None and hedge_gap <= preset.hedge_margin_db:
-                want = False
-                sel.adaptation = (
-                    f"skipped: even the held-out frames' own measured motion ({sel.oracle_psnr:.2f} dB) beats "
-                    f"hedged by only {hedge_gap:.2f} dB, under the {preset.hedge_margin_db:g} dB a learned "
-                    "correction would need to be chosen instead"
                 )
             else:
                 want = True
@@ -450,9 +441,9 @@ class BuiltinEngine:
                 raise ValueError(f"force={preset.force!r} is not a candidate: {', '.join(recipes)}")
             sel.chosen, sel.why = preset.force, "forced by the settings (force)"
         elif not held:
-            sel.chosen = "learned x1" if want else "motion"
+            sel.chosen = "learned x1" if want else "hedged"
             sel.why = "no held-out frames to score on: " + (
-                "the learned correction in full" if want else "the motion prior"
+                "the learned correction in full" if want else "the hedge, the best guess over many real shots"
             )
         else:
             sel.chosen, score = sel.best()
@@ -462,8 +453,10 @@ class BuiltinEngine:
                 f"; next {runner['candidate']} {runner['psnr']:.2f} dB)" if runner else ")"
             )
             still, hedge = sel.score("freeze"), sel.score("hedged")
-            if still is not None and (
-                still >= preset.still_psnr_db or sel.oracle_psnr - still <= preset.skip_margin_db
+            if (
+                still is not None
+                and score - still <= preset.skip_margin_db
+                and (still >= preset.still_psnr_db or sel.oracle_psnr - still <= preset.skip_margin_db)
             ):
                 sel.chosen = "freeze"
                 sel.why = (
@@ -476,7 +469,7 @@ class BuiltinEngine:
                     sel.why = (
                         f"{hedge_name}: {sel.chosen} beat it by {score - hedge:.2f} dB on the {held} held-out "
                         f"frames ({score:.2f} against {hedge:.2f}), within the {preset.hedge_margin_db:g} dB that "
-                        "four frames cannot tell from noise"
+                        f"{held} frames cannot tell from noise"
                     )
                     sel.chosen = hedge_name
         chosen = recipes[sel.chosen]

@@ -64,9 +64,9 @@ class BuiltinSettings:
     learned_scales: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
     slow_damping: float = 0.8  # the "motion-slow" candidate: the shot slowing to a stop
     # the "hedged" candidate (``flow.hedged_warp``): speeds of the raw flow and of the motion prior
-    # it averages over, each pixel's spread capped at this share of the working width (a long
-    # extension blurs like a shutter instead of smearing; 0.02 cost 0.01 dB of PSNR over the first 4
-    # frames against no cap, 0.01 cost 0.03), faces kept sharp; and the margin (dB, on the held-out
+    # it averages over, every hypothesis at most this share of the working width from their mean,
+    # pixel by pixel (a long extension blurs like a shutter around one path instead of smearing or
+    # splitting), faces kept sharp; and the margin (dB, on the held-out
     # frames) by which a crisp candidate must beat it to be chosen instead. Measured over the 129 cuts
     # of six real shots that have 4 frames before them to hold out (benchmarks/bench_windows.py),
     # mean / worst loss against the best baseline at each cut: the best crisp candidate on the
@@ -176,6 +176,8 @@ class BuiltinSettings:
             bad("hedge_raw_scales and hedge_motion_scales need at least one speed each")
         if min(self.hedge_raw_scales + self.hedge_motion_scales) < 0 or self.hedge_spread_cap <= 0:
             bad("hedge speeds must be >= 0 and hedge_spread_cap > 0")
+        if self.hedge_margin_db < 0 or self.hedge_face_radius <= 0:
+            bad("hedge_margin_db must be >= 0 and hedge_face_radius > 0")
         if self.identity_strength < 0 or self.flow_scale <= 0:
             bad("identity_strength must be >= 0 and flow_scale > 0")
 
