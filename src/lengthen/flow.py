@@ -379,19 +379,25 @@ def hedged_warp(
         ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
         source = np.ascontiguousarray(last_frame)
         image = torch.from_numpy(source).permute(2, 0, 1).float().unsqueeze(0)
+        h, w = centre.shape[-2:]
+        edge = cv2.BORDER_REPLICATE
+
+        def up(field, scale):  # one working-size component -> full resolution, in full-resolution px
+            return cv2.resize(field.numpy(), (W, H), interpolation=cv2.INTER_LINEAR) * np.float32(scale)
+
         out = []
         for s in range(0, n, chunk):
             e = min(n, s + chunk)
             acc = np.zeros((e - s, H, W, 3), np.float32)
-            middle = upsample_displacement(centre[s:e], (W, H)).numpy()
-            for disp, k in speeds:
-                off = k * disp[s:e] - centre[s:e]
-                if spread_cap is not None:
-                    off = off * (spread_cap / (off.norm(dim=1, keepdim=True) + 1e-6)).clamp(max=1.0)
-                full = middle + upsample_displacement(off, (W, H)).numpy()
-                for i in range(e - s):
-                    acc[i] += cv2.remap(
-                        source, xs + full[i, 0], ys + full[i, 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            for i in range(s, e):
+                # upsampled as upsample_displacement does (bilinear, pixel centres, vectors scaled), by OpenCV
+                mx, my = xs + up(centre[i, 0], W / w), ys + up(centre[i, 1], H / h)
+                for disp, k in speeds:
+                    off = k * disp[i] - centre[i]
+                    if spread_cap is not None:
+                        off = off * (spread_cap / (off.norm(dim=0, keepdim=True) + 1e-6)).clamp(max=1.0)
+                    acc[i - s] += cv2.remap(
+                        source, mx + up(off[0], W / w), my + up(off[1], H / h), cv2.INTER_LINEAR, borderMode=edge
                     )
             acc /= len(speeds)
             if crisp is not None:

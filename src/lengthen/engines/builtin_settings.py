@@ -67,11 +67,11 @@ class BuiltinSettings:
     # it averages over, every hypothesis at most this share of the working width from their mean,
     # pixel by pixel (a long extension blurs like a shutter around one path instead of smearing or
     # splitting), faces kept sharp; and the margin (dB, on the held-out
-    # frames) by which a crisp candidate must beat it to be chosen instead. Measured over the 129 cuts
-    # of six real shots that have 4 frames before them to hold out (benchmarks/bench_windows.py),
-    # mean / worst loss against the best baseline at each cut: the best crisp candidate on the
-    # held-out frames -0.87 / -7.41 dB; the hedge unless beaten by 0, 1, 2, 3 dB -0.41, -0.09,
-    # -0.04, -0.04 / -7.41, -4.15, -4.15, -3.16; always the hedge -0.05 / -3.16.
+    # frames) by which a crisp candidate must beat it to be chosen instead. Measured over 255 cuts of
+    # six real shots with 4 frames before them to hold out (benchmarks/bench_windows.py), mean /
+    # worst against the best baseline at each cut: the best crisp candidate on the held-out frames
+    # -0.65 / -7.41 dB; the hedge unless beaten by 0, 1, 2, 3 dB -0.14, +0.10, +0.13, +0.13 /
+    # -7.41, -4.15, -4.15, -3.16; always the hedge +0.13 / -3.16.
     hedge_raw_scales: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
     hedge_motion_scales: tuple[float, ...] = (0.25, 0.75, 1.25, 1.75)
     hedge_spread_cap: float = 0.02

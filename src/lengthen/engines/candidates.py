@@ -18,8 +18,8 @@ is scored by PSNR (mean over the ``H`` frames, full resolution) against the real
 
 Four held-out frames are a noisy judge of which *crisp* continuation comes next: over the cuts of
 six real shots (``benchmarks/bench_windows.py``) choosing the best crisp candidate on the 4 frames
-before each cut lost 0.87 dB on average to the best of ``freeze`` / ``flow-raw`` / ``motion`` at
-the cut itself (which no method knows in advance), while always ``hedged`` lost 0.05. So a hedge
+before each cut lost 0.65 dB on average to the best of ``freeze`` / ``flow-raw`` / ``motion`` at
+the cut itself (which no method knows in advance), while always ``hedged`` gained 0.13. So a hedge
 is the default winner, and a crisp candidate replaces it only when it beats the best hedge on the
 held-out frames by more than ``hedge_margin_db``.
 
