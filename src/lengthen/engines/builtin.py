@@ -338,7 +338,8 @@ class BuiltinEngine:
         if held:
             origin, truth = frames[origin_i], frames[t_len - held :]
             before = history[:-held]
-            keep_origin = list(self._regions(found, origin_i, (w, h), size).values())
+            at_origin = self._regions(found, origin_i, (w, h), size)
+            keep_origin = list(at_origin.values())  # every character's face, kept sharp by a hedge
             sel.oracle_psnr = max(
                 psnr(truth, compose_and_warp(origin, history[-held:], blur_sigma=b))
                 for b in sorted({0.0, preset.warp_blur_sigma})
@@ -351,7 +352,6 @@ class BuiltinEngine:
                 sel.rows.append(
                     {"candidate": r.name, "psnr": psnr(truth, outs[r.name]), "seconds": time.perf_counter() - tc}
                 )
-            at_origin = self._regions(found, origin_i, (w, h), size)
             if at_origin and preset.rigid_faces:  # rigid faces per character, decided in the face's own box
                 from .candidates import face_box
 
