@@ -285,7 +285,13 @@ def test_the_preset_starts_from_its_shipped_motion_prior(quality):
     folder = prior_path(quality)
     weights = folder / "diffusion_pytorch_model.safetensors"
     assert weights.is_file() and 1e6 < weights.stat().st_size < 10e6 and (folder / "README.md").is_file()
-    assert json.loads((folder / "training.json").read_text())["started_from"] == "scratch"
+    training = json.loads((folder / "training.json").read_text())
+    assert training["started_from"] == "scratch"
+    # normal is stored as float16 (half the file), draft as float32; both load into a float32 model
+    stored = {"draft": "F32", "normal": "F16"}[quality]
+    size = int.from_bytes(weights.read_bytes()[:8], "little")  # safetensors: an 8-byte header size, then JSON
+    header = json.loads(weights.read_bytes()[8 : 8 + size])
+    assert {v["dtype"] for k, v in header.items() if k != "__metadata__"} == {stored}
     model, _ = build_models(BuiltinSettings.preset(quality))
     assert float(model.patch_out.weight.detach().abs().sum()) > 0  # a fresh model's output layer is all zeros
     assert all(p.dtype == torch.float32 for p in model.parameters())
