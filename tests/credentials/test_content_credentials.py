@@ -230,3 +230,37 @@ def test_signing_a_long_named_file_goes_through_the_shared_temporary_name(extend
     assert report["written"] and sorted(tmp_path.iterdir()) == [target]
     result = read_credentials(target)
     assert result["valid"] and result["manifest"]["title"] == target.name
+
+
+def test_a_run_loads_the_signing_certificate_once(testdata, tmp_path, monkeypatch, capsys):
+    """Review finding: the certificate and key were read and parsed again for every shot and every
+    splice. A two-shot `lengthen timeline --splice` (four signed files) parses the key once."""
+    import sys
+
+    from cryptography.hazmat.primitives import serialization
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "timeline"))
+    from builders import media_clip, timeline, track, write
+
+    cert, key = _split_identity(tmp_path)  # new files: nothing loaded from them yet in this process
+    parsed = []
+    real = serialization.load_pem_private_key
+    monkeypatch.setattr(serialization, "load_pem_private_key", lambda *a, **k: parsed.append(a) or real(*a, **k))
+    mpf = testdata / "video" / "openmpf__video_01_h265_aac.mp4"  # 31 frames
+    rate = "30000/1001"
+    cut = write(
+        timeline("two", [track("V1", [media_clip("a", mpf, 0, 10), media_clip("b", mpf, 21, 10)])], rate),
+        tmp_path / "two.otio",
+    )
+    out = tmp_path / "out" / "two_ext.otio"
+    args = ["timeline", str(cut), "-o", str(out), "--handles", "2", "--engine", "freeze", "--no-faces", "--splice"]
+    capsys.readouterr()
+    assert main([*args, "--c2pa-cert", str(cert), "--c2pa-key", str(key), "--json"]) == 0, capsys.readouterr().err
+    summary = json.loads(capsys.readouterr().out)
+    made = [Path(g["media"]) for s in summary["shots"] for g in s["generated"]]
+    spliced = sorted((tmp_path / "out").rglob("*_spliced*.mov"))
+    assert len(made) == 2 and len(spliced) == 2
+    for media in [*made, *spliced]:
+        result = read_credentials(media)
+        assert result["valid"] and result["manifest"]["lengthen"]
+    assert len(parsed) == 1

@@ -115,7 +115,28 @@ def resolve_signer(cert: str | Path | None = None, key: str | Path | None = None
     return _load_user(Path(cert), Path(key), tsa)
 
 
+# what was loaded from a certificate/key pair (or the test identity), keyed by the files' stamps:
+# a run signs every generated and spliced file with one load; a rewritten file is loaded again
+_LOADED: dict[tuple, SignerConfig] = {}
+
+
+def _cached(stamps: tuple, load, *extra) -> SignerConfig:
+    """``load()`` once per process for these file stamps (a None stamp: not a regular file, not cached)."""
+    if any(s is None for s in stamps):
+        return load()
+    key = (*stamps, *extra)
+    if key not in _LOADED:
+        _LOADED[key] = load()  # a refused file raises: nothing cached
+    return _LOADED[key]
+
+
 def _load_user(cert: Path, key: Path, tsa: str | None) -> SignerConfig:
+    from ..fsutil import file_stamp
+
+    return _cached((file_stamp(cert), file_stamp(key)), lambda: _read_user(cert, key, tsa), "user", tsa)
+
+
+def _read_user(cert: Path, key: Path, tsa: str | None) -> SignerConfig:
     x509, _, serialization, *_ = _crypto()
     for p in (cert, key):
         if not p.is_file():
@@ -151,6 +172,12 @@ def local_test_identity() -> SignerConfig:
         with atomic_path(path, record=False) as tmp:
             tmp.write_bytes(_make_test_identity())
             os.chmod(tmp, 0o600)
+    from ..fsutil import file_stamp
+
+    return _cached((file_stamp(path),), lambda: _read_test_identity(path), "test")
+
+
+def _read_test_identity(path: Path) -> SignerConfig:
     x509, _, serialization, *_ = _crypto()
     data = path.read_bytes()
     private = serialization.load_pem_private_key(data, password=None)
