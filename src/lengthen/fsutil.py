@@ -85,11 +85,12 @@ def rollback(ledger: list[Path]) -> None:
     ledger.clear()
 
 
-def partial_name(path: str | Path) -> Path:
-    """A hidden temporary name beside ``path`` for writing it (``.{stem}.xxxxxxxx.partial{suffix}``,
-    the stem cut to 80 characters so the name stays within the file system's 255)."""
+def partial_name(path: str | Path, tag: str = "partial") -> Path:
+    """A hidden temporary name beside ``path`` (a file or a folder) for writing it
+    (``.{stem}.xxxxxxxx.partial{suffix}``, the stem cut to 80 characters so the name stays within
+    the file system's 255); ``tag="old"`` for a folder set aside while its new one moves in."""
     path = Path(path)
-    return path.with_name(f".{path.stem[:80]}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    return path.with_name(f".{path.stem[:80]}.{uuid.uuid4().hex[:8]}.{tag}{path.suffix}")
 
 
 @contextlib.contextmanager
@@ -121,14 +122,14 @@ def atomic_dir(path: str | Path, record: bool = True):
     caches, which a failed run keeps."""
     path = Path(path)
     makedirs(path.parent)
-    tmp = path.with_name(f".{path.name[:80]}.{uuid.uuid4().hex[:8]}.partial")
+    tmp = partial_name(path)
     tmp.mkdir()
     existed = path.exists()
     try:
         yield tmp
         old = None
         if existed:
-            old = path.with_name(f".{path.name[:80]}.{uuid.uuid4().hex[:8]}.old")
+            old = partial_name(path, "old")
             os.replace(path, old)
         try:
             os.replace(tmp, path)
