@@ -100,7 +100,7 @@ def test_timeline_command_end_to_end(testdata, tmp_path, capsys):
 def test_timeline_command_bad_input(testdata, tmp_path, capsys):
     cut = _cut(testdata, tmp_path)
     assert main(["timeline", str(cut), "-o", str(cut), "--engine", "freeze"]) == 2
-    assert "overwrite the input" in capsys.readouterr().err
+    assert f"{cut}: the output timeline would overwrite an input file" in capsys.readouterr().err
     assert main(["timeline", str(cut), "-o", str(tmp_path / "x.doc"), "--engine", "freeze"]) == 2
     assert "no installed OTIO adapter" in capsys.readouterr().err
     assert (
@@ -150,3 +150,26 @@ def test_impossible_ray_resources_are_one_line_before_any_work(tmp_path, capsys,
     assert main(["timeline", str(tmp_path / "cut.otio"), "-o", str(out), "--executor", "ray", option, value]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and option in err[0] and says in err[0] and not out.exists()
+
+
+def test_timeline_refuses_outputs_in_the_guards_words(testdata, tmp_path, capsys):
+    """Review finding: `lengthen timeline` kept its own 'output exists' / 'overwrite the input
+    timeline' checks beside guards.check_output_file (which the API uses). Now one check, one
+    wording: each refusal is guards' line for the same output, exit 2, nothing written."""
+    from lengthen.errors import UsageError
+    from lengthen.guards import check_output_file
+
+    cut = _cut(testdata, tmp_path)
+    existing = tmp_path / "old.otio"
+    existing.write_text("{}")
+    folder = tmp_path / "folder.otio"
+    folder.mkdir()
+    for out in (cut, existing, folder):
+        with pytest.raises(UsageError) as words:
+            check_output_file(out, "output timeline", protect=[cut])
+        capsys.readouterr()
+        assert main(["timeline", str(cut), "-o", str(out), "--engine", "freeze", "--no-faces"]) == 2
+        assert capsys.readouterr().err.strip() == f"lengthen timeline: error: {words.value}", out
+    assert "is a folder" in str(words.value)  # was 'output exists; refusing to overwrite'
+    assert existing.read_text() == "{}" and folder.is_dir() and not list(folder.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.otio", "old.otio", "party.otio"]

@@ -94,7 +94,8 @@ def test_rerun_renders_nothing_and_keeps_the_timeline_and_a_changed_shot_is_rend
     other = tmp_path / "other.otio"
     other.write_text("{}")
     code, _, err = _run("timeline", str(cut4), "-o", str(other), *ARGS)
-    assert code == 2 and "output exists" in err and other.read_text() == "{}"
+    assert code == 2 and f"{other}: the output timeline exists; refusing to overwrite" in err
+    assert other.read_text() == "{}"
     code, _, err = _run("timeline", str(cut4), "-o", str(tmp_path / "fresh.otio"), *ARGS, "--resume")
     assert code == 2 and "nothing to resume" in err
 
@@ -208,3 +209,23 @@ def test_render_job_leaves_nothing_when_its_done_file_cannot_be_written(cut4, tm
     monkeypatch.setattr(jobs_module, "atomic_write_text", real)
     assert _run("render-job", str(jobs / "0001.json"))[0] == 0  # the job renders again, whole
     assert (jobs / "media" / "shot1_tail_v001.mov").is_file() and (jobs / "0001.done.json").is_file()
+
+
+def test_assemble_refuses_outputs_in_the_guards_words(tmp_path):
+    """Review finding: --assemble had its own 'output exists' line; it now refuses what
+    guards.check_output_file refuses, in its words, before reading the jobs."""
+    import pytest
+
+    from lengthen.errors import UsageError
+    from lengthen.guards import check_output_file
+
+    existing = tmp_path / "old.otio"
+    existing.write_text("{}")
+    folder = tmp_path / "folder.otio"
+    folder.mkdir()
+    for out in (existing, folder):
+        with pytest.raises(UsageError) as words:
+            check_output_file(out, "output timeline")
+        code, _, err = _run("timeline", "--assemble", str(tmp_path / "no-jobs"), "-o", str(out))
+        assert code == 2 and err.strip() == f"lengthen timeline: error: {words.value}", out
+    assert existing.read_text() == "{}" and not list(folder.iterdir())

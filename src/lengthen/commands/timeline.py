@@ -164,7 +164,6 @@ def _remove_if_empty(folder: Path) -> None:
 def run(args) -> int:
     import contextlib
     import json
-    import os
     import sys
     from pathlib import Path
 
@@ -200,16 +199,13 @@ def run(args) -> int:
     executor = make_executor(args)
     src, out = Path(args.timeline), Path(args.output)
     adapter_for(out)  # an unknown output format is bad input before any work
-    if os.path.abspath(out) == os.path.abspath(src) or (out.exists() and src.exists() and os.path.samefile(out, src)):
-        raise UsageError("the output would overwrite the input timeline; choose another name", path=out)
     manifest = RunManifest(manifest_path_for(out.absolute()))
+    ours = out.exists() and manifest.owns_output(out)  # our own earlier result may be replaced, nothing else
+    # before any work, in the guards' words: not the input, not a folder, not someone's file, a usable place
+    check_output_file(out, "output timeline", protect=[src], overwrite=ours)
     if args.resume and not manifest.exists:
         raise UsageError("nothing to resume: there is no run manifest", path=manifest.path)
-    ours = out.exists() and manifest.owns_output(out)
-    if out.exists() and not ours:
-        raise UsageError("output exists; refusing to overwrite (choose another name)", path=out)
     media_dir = media_dir_for(out.absolute())
-    check_output_file(out, "output timeline", protect=[src], overwrite=ours)  # before any work: places usable
     check_output_dir(media_dir, "media folder")
     extract = media_dir / "source_bundle" if src.suffix.lower() == ".otioz" else None
     created_dir, had_manifest = not media_dir.exists(), manifest.exists

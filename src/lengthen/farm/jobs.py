@@ -280,6 +280,7 @@ def _finished_jobs(jobs_dir: Path, info: dict, plan, src: Path):
 def assemble_command(args) -> int:
     """``lengthen timeline --assemble DIR -o OUT``."""
     from ..commands.timeline import splice_outcomes
+    from ..guards import check_output_file
     from ..timeline.edit import build_result, write_timeline
     from ..timeline.read import adapter_for
 
@@ -289,8 +290,7 @@ def assemble_command(args) -> int:
         raise UsageError("--assemble reads the timeline named in the jobs' plan.json; give no TIMELINE")
     out = Path(args.output)
     adapter_for(out)
-    if out.exists():
-        raise UsageError("output exists; refusing to overwrite (choose another name)", path=out)
+    check_output_file(out, "output timeline")  # the inputs exist, so this refuses them too
     doc, plan, outcomes, missing, jobs, info = assemble(args.assemble)
     with doc:
         media_dir = Path(args.assemble).absolute() / "media"
