@@ -230,3 +230,27 @@ def test_drop_recent_files_and_screenshot_command(qtbot, make_window, cut, tmp_p
     with Image.open(png) as im:
         grey = np.asarray(im.convert("L"))
     assert grey.shape[1] >= 1000 and len(np.unique(grey)) > 50  # a real, non-blank picture
+
+
+def test_screenshot_with_select_waits_one_timeout_in_all(qtbot, tmp_path, monkeypatch, capsys):
+    """Review finding: `panel --screenshot --select` waited up to --timeout before selecting and
+    again before the screenshot (twice --timeout). Background work that never ends (stood in for
+    by a window that always says it is busy) now gets one --timeout for the whole run."""
+    from lengthen.ui import app
+
+    monkeypatch.setattr(MainWindow, "busy", lambda self: True)  # a stuck worker, without leaving one running
+    waited = []
+    real_wait = app.wait_idle
+
+    def timed_wait(window, timeout):
+        start = time.monotonic()
+        try:
+            return real_wait(window, timeout)
+        finally:
+            waited.append(time.monotonic() - start)
+
+    monkeypatch.setattr(app, "wait_idle", timed_wait)
+    png = tmp_path / "panel.png"
+    assert app.run_panel(None, png, timeout=1.0, select="shot") == 1
+    assert len(waited) == 2 and sum(waited) < 1.5, waited  # was 2 x 1.0 s
+    assert png.is_file() and "background work still running after 1 s" in capsys.readouterr().err

@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
         type=positive_float,
         default=300.0,
         metavar="S",
-        help="--screenshot: give up waiting after S seconds (default 300)",
+        help="--screenshot: give up waiting after S seconds in all, --select included (default 300)",
     )
     p.add_argument(
         "--size",

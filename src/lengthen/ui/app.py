@@ -55,18 +55,20 @@ def application(argv=None):
 
 
 def wait_idle(window, timeout: float) -> bool:
-    """Process events until no worker is active (reading, scan, thumbnails); False on timeout."""
+    """Process events until no worker is active (reading, scan, thumbnails); False after
+    ``timeout`` seconds (it looks at least once, so 0 means "idle now?")."""
     from PyQt6.QtCore import QCoreApplication, QEventLoop
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         if not window.busy():
             QCoreApplication.processEvents()
             if not window.busy():
                 return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.02)
-    return False
 
 
 def save_screenshot(window, path: Path) -> Path:
@@ -102,6 +104,11 @@ def run_panel(
 ) -> int:
     from .main_window import MainWindow
 
+    deadline = time.monotonic() + timeout  # one deadline for the whole --screenshot run (--select included)
+
+    def left() -> float:
+        return max(0.0, deadline - time.monotonic())
+
     if screenshot is not None and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = application(sys.argv[:1])
@@ -111,13 +118,13 @@ def run_panel(
     if timeline is not None:
         window.open_timeline(Path(timeline))
     if screenshot is not None and select is not None:
-        wait_idle(window, timeout)
+        wait_idle(window, left())
         window._try(lambda: window.state.select(select))
     if screenshot is None:
         _report_slot_errors(window)
         code = app.exec()
         return int(code)
-    idle = wait_idle(window, timeout)
+    idle = wait_idle(window, left())
     path = save_screenshot(window, Path(screenshot))
     errors = [m for m in window.messages if m.startswith("⚠")]
     for m in errors:
