@@ -489,7 +489,7 @@ class BuiltinEngine:
                 residual_scale=chosen.scale,
             ).numpy()
             if chosen.kind == "hedge":
-                raw, motion = (cheap_flows(recipes[n], history, request.frames) for n in ("flow-raw", "motion"))
+                raw, motion = cheap_flows(recipes["hedged"], history, request.frames)
                 flows = hedge_stack(raw, flows, motion)
         else:
             flows = cheap_flows(chosen, history, request.frames)

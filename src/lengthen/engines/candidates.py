@@ -11,8 +11,9 @@ is scored by PSNR (mean over the ``H`` frames, full resolution) against the real
 - ``motion-slow``: the same, damped hard (``slow_damping``): a shot slowing to a stop;
 - ``hedged``: the expected frame when the speed after the cut is uncertain: the mean of the edge
   frame warped by the raw flow at several speeds (``hedge_raw_scales``, 0 = held) and by the
-  motion prior at several (``hedge_motion_scales``), each pixel's spread capped
-  (``hedge_spread_cap``), faces kept sharp from the ``motion`` warp (``flow.hedged_warp``);
+  motion prior at several (``hedge_motion_scales``), every hypothesis within
+  ``hedge_spread_cap`` of their common mean, faces kept sharp from the ``motion`` warp
+  (``flow.hedged_warp``);
 - ``learned xA``: the adapted model's correction on the prior at scale ``A`` (``learned_scales``);
 - ``hedged learned``: ``hedged`` with the learned correction in full in place of the motion prior.
 
